@@ -5,7 +5,7 @@ r"""$f_\theta$: patch embedding, fixed 2-D sine-cosine positions, pre-norm block
 # %% auto #0
 __all__ = ['VIT_SIZES', 'Attention', 'Block', 'EncoderOutput', 'ViT', 'count_parameters']
 
-# %% ../nbs/03_vit.ipynb #ed5706b3
+# %% ../nbs/03_vit.ipynb #8a872f9f
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from .views import abs_pos_embed
 
-# %% ../nbs/03_vit.ipynb #8e1a9173
+# %% ../nbs/03_vit.ipynb #75b6d707
 class Attention(nn.Module):
     "Multi-head self-attention; `scaled_dot_product_attention` unless the weights are asked for."
     def __init__(self, dim, heads):
@@ -21,13 +21,17 @@ class Attention(nn.Module):
         if dim % heads: raise ValueError(f'dim={dim} is not divisible by heads={heads}')
         self.heads = heads
         self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
-    def forward(self, x, return_attention=False):
+    def forward(self, x, return_attention=False, key_mask=None):
+        "`key_mask` (B, T), True where a token may be attended to (e.g. not padding)."
         q, k, v = rearrange(self.qkv(x), 'b t (three h d) -> three b h t d', three=3, h=self.heads)
+        mask = None if key_mask is None else key_mask[:, None, None, :]
         if return_attention:
-            attn = (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).softmax(-1)
+            logits = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5
+            if mask is not None: logits = logits.masked_fill(~mask, float('-inf'))
+            attn = logits.softmax(-1)
             out = attn @ v
         else:
-            attn, out = None, F.scaled_dot_product_attention(q, k, v)
+            attn, out = None, F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.proj(rearrange(out, 'b h t d -> b t (h d)')), attn
 
 class Block(nn.Module):
@@ -37,12 +41,12 @@ class Block(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
         self.attn = Attention(dim, heads)
         self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(), nn.Linear(int(dim * mlp_ratio), dim))
-    def forward(self, x, return_attention=False):
-        y, attn = self.attn(self.norm1(x), return_attention)
+    def forward(self, x, return_attention=False, key_mask=None):
+        y, attn = self.attn(self.norm1(x), return_attention, key_mask)
         x = x + y
         return x + self.mlp(self.norm2(x)), attn
 
-# %% ../nbs/03_vit.ipynb #d212f28d
+# %% ../nbs/03_vit.ipynb #822223b7
 VIT_SIZES = {  # name: (dim, depth, heads)
     'toy': (64, 2, 2), 'cifar': (128, 4, 4), 'tiny': (192, 12, 3), 'small': (384, 12, 6), 'base': (768, 12, 12), 'large': (1024, 24, 16)}
 
