@@ -7,7 +7,7 @@ __all__ = ['CAPTION_TEMPLATES', 'SHAPE_KINDS', 'SHAPE_COLOURS', 'SHAPE_POSITIONS
            'WordTokenizer', 'data_root', 'cache_dir', 'atomic_save', 'decode_folder', 'load_cifar', 'FolderDataset',
            'load_dataset']
 
-# %% ../nbs/01_data.ipynb #1434b270
+# %% ../nbs/01_data.ipynb #552d390f
 import os, re, json, hashlib, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import torchvision
 from torchvision.io import decode_image, decode_jpeg, read_file, ImageReadMode
 
-# %% ../nbs/01_data.ipynb #38aae2c2
+# %% ../nbs/01_data.ipynb #3398641a
 CAPTION_TEMPLATES = ('a photo of the {}.', 'a blurry photo of the {}.', 'a close-up picture of the {}.',
                      'a low resolution photo of the {}.', 'an image that shows the {}.')
 
@@ -55,7 +55,7 @@ class ImageData:
         x = self.images[:10_000].float() / 255
         return x.mean((0, 2, 3)), x.std((0, 2, 3))
 
-# %% ../nbs/01_data.ipynb #97383d48
+# %% ../nbs/01_data.ipynb #ffd40b3f
 SHAPE_KINDS = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring')
 SHAPE_COLOURS = {'red': (.9, .1, .1), 'green': (.1, .75, .2), 'blue': (.15, .3, .95), 'yellow': (.95, .9, .1),
                  'magenta': (.85, .15, .8), 'cyan': (.1, .85, .9), 'white': (.97, .97, .97), 'orange': (1., .55, .05)}
@@ -80,10 +80,10 @@ def make_shapes(n=2048, size=32, seed=0, chunk=1024):
     colour = torch.randint(len(SHAPE_COLOURS), (n,), generator=g)
     big = torch.randint(2, (n,), generator=g)
     pos = torch.randint(9, (n,), generator=g)
-    radius = torch.where(big.bool(), .27 + .05 * u(n), .15 + .04 * u(n))
-    cy = (pos // 3).float() * .3 + .2 + .06 * (u(n) - .5)
-    cx = (pos % 3).float() * .3 + .2 + .06 * (u(n) - .5)
-    bg_a, bg_b = u(n, 3) * .8, u(n, 3) * .8                    # two background colours
+    radius = torch.where(big.bool(), .32 + .05 * u(n), .22 + .04 * u(n))
+    cy = (pos // 3).float() * .2 + .3 + .04 * (u(n) - .5)
+    cx = (pos % 3).float() * .2 + .3 + .04 * (u(n) - .5)
+    bg_a, bg_b = u(n, 3) * .6, u(n, 3) * .6                    # two background colours
     freq, angle, phase = 2 + 6 * u(n), torch.pi * u(n), 2 * torch.pi * u(n)
     rgb = torch.tensor(list(SHAPE_COLOURS.values()))[colour]
     hi = 2 * size
@@ -106,7 +106,7 @@ def make_shapes(n=2048, size=32, seed=0, chunk=1024):
                 for i in range(n)]
     return ImageData(out, kind, list(SHAPE_KINDS), captions, name='shapes')
 
-# %% ../nbs/01_data.ipynb #78c61cf1
+# %% ../nbs/01_data.ipynb #293dabe1
 class WordTokenizer:
     "Word-level tokenizer: `encode` maps captions to a padded LongTensor (0 = pad, 1 = unknown)."
     specials = ('<pad>', '<unk>')
@@ -124,7 +124,7 @@ class WordTokenizer:
         return out
     def decode(self, ids): return ' '.join(self.vocab[i] for i in ids.tolist() if i != 0)
 
-# %% ../nbs/01_data.ipynb #73a49b50
+# %% ../nbs/01_data.ipynb #120f7e0e
 _CIFAR = {'cifar10': torchvision.datasets.CIFAR10, 'cifar100': torchvision.datasets.CIFAR100}
 
 def data_root(root=None):
@@ -194,7 +194,7 @@ def load_cifar(name='cifar10', split='train', root=None, cache=None):
         f'then copy the folder here, or point --data-root / $M3I_DATA at a folder holding it '
         f'(an ImageFolder copy at <root>/{name}-jpeg/{{train,test}}/<class>/*.jpg works too).')
 
-# %% ../nbs/01_data.ipynb #f4ab291c
+# %% ../nbs/01_data.ipynb #dcef0916
 class FolderDataset(torch.utils.data.Dataset):
     "An ImageFolder tree decoded per sample to a `size` x `size` uint8 image, with optional captions (TSV: relative path, caption)."
     def __init__(self, root, size=224, captions_file=None):
@@ -222,7 +222,7 @@ class FolderDataset(torch.utils.data.Dataset):
         img = torchvision.transforms.functional.resize(img, self.size, antialias=True)
         return torchvision.transforms.functional.center_crop(img, self.size), self.samples[i][1], i
 
-# %% ../nbs/01_data.ipynb #8f989a8c
+# %% ../nbs/01_data.ipynb #92604243
 DATASETS = ('shapes', 'cifar10', 'cifar100', 'folder')
 
 def load_dataset(name, split='train', root=None, size=32, n=None, seed=0, captions_file=None):

@@ -6,14 +6,14 @@
 __all__ = ['entropy', 'conditional_mi', 'variational_bound', 'gaussian_nll', 'mse_loss', 'cosine_loss', 'unigrad_loss',
            'boltzmann_nll', 'info_nce', 'dense_info_nce', 'DinoLikelihood', 'barlow_twins_loss']
 
-# %% ../nbs/00_mutual_information.ipynb #1f7a1858
+# %% ../nbs/00_mutual_information.ipynb #b4904cff
 import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .distributed import all_gather_with_grad, all_reduce_mean, rank
 
-# %% ../nbs/00_mutual_information.ipynb #d1d8a37a
+# %% ../nbs/00_mutual_information.ipynb #83f52e4f
 def entropy(p, dim=-1):
     "Shannon entropy (nats) of probability vectors along `dim`, with 0 log 0 = 0."
     return -(p * torch.where(p > 0, p.log(), torch.zeros_like(p))).sum(dim)
@@ -26,7 +26,7 @@ def conditional_mi(joint):
     ratio = torch.where(cond > 0, cond / (p_x * p_y), torch.ones_like(cond))
     return (joint * ratio.log()).sum()
 
-# %% ../nbs/00_mutual_information.ipynb #c0a8b611
+# %% ../nbs/00_mutual_information.ipynb #92bbd0d8
 def variational_bound(p_t, p_s, p_zx, p_zy, q):
     "Barber-Agakov bound: regulariser + E[log q(zy | zx, t)] for a predictor table `q[t, zx, zy]`."
     p_zy_t = (p_s[None, :, None] * p_zy).sum(1)
@@ -34,11 +34,15 @@ def variational_bound(p_t, p_s, p_zx, p_zy, q):
     w = p_t[:, None, None, None] * p_s[None, :, None, None] * p_zx[..., :, None] * p_zy[..., None, :]
     return reg + (w * q[:, None].log()).sum()
 
-# %% ../nbs/00_mutual_information.ipynb #16b88428
+# %% ../nbs/00_mutual_information.ipynb #a6d610e3
 def gaussian_nll(pred, target, sigma=1.0):
     "Exact $-\\log \\mathcal N(target; pred, \\sigma^2 I)$ summed over the last dim (one value per vector)."
     d = pred.shape[-1]
     return 0.5 * ((target - pred) ** 2).sum(-1) / sigma**2 + 0.5 * d * math.log(2 * math.pi * sigma**2)
+
+def _full(x):
+    "Upcast half precision (bf16/fp16 under autocast) to float32; leave float32/float64 as they are."
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 def _masked_mean(x, weight=None):
     "Mean of `x` (B, N), or its mean over the entries where `weight` (B, N) is 1."
@@ -54,10 +58,10 @@ def cosine_loss(pred, target, weight=None):
     "Gaussian on the unit sphere (BYOL): $2 - 2\\cos(\\hat z, z)$, averaged over vectors."
     return _masked_mean(2 - 2 * F.cosine_similarity(pred, target.detach(), dim=-1), weight)
 
-# %% ../nbs/00_mutual_information.ipynb #70cbe254
+# %% ../nbs/00_mutual_information.ipynb #03339bfe
 def unigrad_loss(pred, target, neg_weight=0.02):
     "UniGrad on token sets (B, N, D): MSE plus `neg_weight` times the prediction's energy along the target correlation. Default from the SiameseIM code."
-    pred, target = pred.flatten(0, -2).float(), target.detach().flatten(0, -2).float()
+    pred, target = _full(pred.flatten(0, -2)), _full(target.detach().flatten(0, -2))
     d = pred.shape[-1]
     pos = ((pred - target) ** 2).sum(-1).mean()
     if neg_weight == 0: return pos / d
@@ -65,7 +69,7 @@ def unigrad_loss(pred, target, neg_weight=0.02):
     neg = ((pred @ corr) * pred).sum(-1).mean()
     return (pos + neg_weight * neg) / d
 
-# %% ../nbs/00_mutual_information.ipynb #ef7d8af0
+# %% ../nbs/00_mutual_information.ipynb #0d617e84
 def boltzmann_nll(pred, candidates, target_index, tau=1.0, weight=None):
     "Softmax cross-entropy of `pred` (..., D) against `candidates` (K, D) or (..., K, D), the true one at `target_index`."
     logits = (pred[..., None, :] * candidates).sum(-1) if candidates.dim() == pred.dim() + 1 else pred @ candidates.T
@@ -74,7 +78,7 @@ def boltzmann_nll(pred, candidates, target_index, tau=1.0, weight=None):
 
 def info_nce(pred, target, tau=0.2, symmetric=False, gather=True):
     "InfoNCE over the batch with cosine similarity: the positive of row i is target i, the negatives the other targets (of every process when `gather`)."
-    pred, target = F.normalize(pred.float(), dim=-1), F.normalize(target.float(), dim=-1)
+    pred, target = F.normalize(_full(pred), dim=-1), F.normalize(_full(target), dim=-1)
     all_target = all_gather_with_grad(target) if gather else target
     offset = rank() * pred.shape[0] if gather else 0
     labels = torch.arange(pred.shape[0], device=pred.device) + offset
@@ -84,15 +88,15 @@ def info_nce(pred, target, tau=0.2, symmetric=False, gather=True):
         loss = (loss + F.cross_entropy(target @ all_pred.T / tau, labels)) / 2
     return loss
 
-# %% ../nbs/00_mutual_information.ipynb #43f61190
+# %% ../nbs/00_mutual_information.ipynb #0d9cea61
 def dense_info_nce(pred, target, tau=0.2):
     "Per-image patch InfoNCE: pred, target (B, N, D); the positive of query j is target patch j, the negatives the image's other patches."
-    pred, target = F.normalize(pred.float(), dim=-1), F.normalize(target.detach().float(), dim=-1)
+    pred, target = F.normalize(_full(pred), dim=-1), F.normalize(_full(target.detach()), dim=-1)
     logits = torch.einsum('bnd,bmd->bnm', pred, target) / tau
     labels = torch.arange(pred.shape[1], device=pred.device).expand(pred.shape[0], -1)
     return F.cross_entropy(logits.flatten(0, 1), labels.flatten())
 
-# %% ../nbs/00_mutual_information.ipynb #e7c2f98a
+# %% ../nbs/00_mutual_information.ipynb #c0a14cad
 class DinoLikelihood(nn.Module):
     "Boltzmann with stop-gradient: cross-entropy from a centred, sharpened teacher softmax to the student softmax (DINO)."
     def __init__(self, dim, student_temp=0.1, teacher_temp=0.04, center_momentum=0.9):
@@ -100,9 +104,9 @@ class DinoLikelihood(nn.Module):
         self.student_temp, self.teacher_temp, self.center_momentum = student_temp, teacher_temp, center_momentum
         self.register_buffer('center', torch.zeros(dim))
     def forward(self, student_logits, teacher_logits):
-        teacher_logits = teacher_logits.detach().float()
+        teacher_logits = _full(teacher_logits.detach())
         target = F.softmax((teacher_logits - self.center) / self.teacher_temp, dim=-1)
-        loss = -(target * F.log_softmax(student_logits.float() / self.student_temp, dim=-1)).sum(-1).mean()
+        loss = -(target * F.log_softmax(_full(student_logits) / self.student_temp, dim=-1)).sum(-1).mean()
         if self.training:
             with torch.no_grad():
                 batch_center = all_reduce_mean(teacher_logits.mean(0))

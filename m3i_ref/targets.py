@@ -5,7 +5,7 @@ r"""What the target representation $z_y=f_\phi(y)$ is, row by row: patchified pi
 # %% auto #0
 __all__ = ['PixelTarget', 'ema_momentum', 'EMATeacher', 'CategoryEmbedding', 'TextEncoder']
 
-# %% ../nbs/05_targets.ipynb #334e3e34
+# %% ../nbs/05_targets.ipynb #d959d617
 import copy, math
 import torch
 import torch.nn as nn
@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from .views import patchify
 from .vit import Block
 
-# %% ../nbs/05_targets.ipynb #88f881fb
+# %% ../nbs/05_targets.ipynb #ba7c9280
 class PixelTarget(nn.Module):
     "Dense pixel target: the target view cut into patches (B, N, patch*patch*3), each normalised if `norm_pix` (MAE)."
     def __init__(self, patch, norm_pix=True):
@@ -25,7 +25,7 @@ class PixelTarget(nn.Module):
             t = (t - t.mean(-1, keepdim=True)) / (t.var(-1, keepdim=True) + 1e-6).sqrt()
         return t
 
-# %% ../nbs/05_targets.ipynb #2aff5555
+# %% ../nbs/05_targets.ipynb #232817b0
 def ema_momentum(step, total_steps, base=0.995, final=1.0):
     "Cosine schedule from `base` at step 0 to `final` at `total_steps` (SiameseIM's default base)."
     progress = min(max(step / max(total_steps, 1), 0.0), 1.0)
@@ -54,17 +54,17 @@ class EMATeacher(nn.Module):
         z = self.copies['encoder'](view).global_feature
         return self.copies[projector](z) if projector is not None else F.layer_norm(z, z.shape[-1:])
 
-# %% ../nbs/05_targets.ipynb #7c3138ef
+# %% ../nbs/05_targets.ipynb #541e5ed3
 class CategoryEmbedding(nn.Module):
     "f_phi for categories: a learnable embedding W (C, D); `candidates` are all its rows."
     def __init__(self, num_classes, dim):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(num_classes, dim) * 0.02)
+        self.weight = nn.Parameter(torch.randn(num_classes, dim) * 0.02)   # small: every class equally likely at the start
     def forward(self, labels): return self.weight[labels]
     @property
     def candidates(self): return self.weight
 
-# %% ../nbs/05_targets.ipynb #ccf53974
+# %% ../nbs/05_targets.ipynb #1df23d0b
 class TextEncoder(nn.Module):
     "Small Transformer over token ids (B, L) (0 = padding) -> text embedding (B, out_dim)."
     def __init__(self, vocab_size, dim=64, depth=2, heads=2, max_len=16, out_dim=64):

@@ -8,12 +8,13 @@ __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_ALIASES', 'TrainConfig', 'make_confi
            'model_from_checkpoint', 'ProgressBar', 'live_plot', 'Batches', 'load_data', 'evaluate_encoder', 'train',
            'plot_history']
 
-# %% ../nbs/12_train.ipynb #7ed8f6f5
+# %% ../nbs/12_train.ipynb #2040fbbd
 import json, math, os, sys, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import torch
 import torch.nn as nn
+import matplotlib.pyplot as plt
 from .data import load_dataset, ImageData, WordTokenizer, atomic_save
 from .views import ViewConfig
 from .methods import ModelConfig, Pretrainer, make_slots, canonical_method
@@ -21,7 +22,7 @@ from .targets import ema_momentum
 from .evaluate import extract_features, knn_accuracy, linear_probe, OnlineProbe, collapse_meter
 from .distributed import setup_distributed, rank, world_size, is_main_process, is_distributed, all_reduce_mean
 
-# %% ../nbs/12_train.ipynb #28c51233
+# %% ../nbs/12_train.ipynb #8ea485a3
 @dataclass
 class TrainConfig(ModelConfig):
     "Everything about a run. Keys inherited from `ModelConfig` shape the model; a checkpoint must agree on them to resume."
@@ -129,7 +130,7 @@ def validate(cfg):
     cfg.recipe()                                   # method, semantic and label_mix choices
     return cfg
 
-# %% ../nbs/12_train.ipynb #77bc3ce1
+# %% ../nbs/12_train.ipynb #a2c84ae7
 def param_groups(model, weight_decay):
     "AdamW groups: weight decay on matrices (ndim >= 2) only; biases, norms and scalars are not decayed."
     decay, no_decay = [], []
@@ -162,7 +163,7 @@ def batch_indices(step, num_images, batch_size, seed):
     perm = torch.randperm(num_images, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
     return perm[offset * batch_size:(offset + 1) * batch_size]
 
-# %% ../nbs/12_train.ipynb #f356ea84
+# %% ../nbs/12_train.ipynb #addc388d
 def load_checkpoint(path):
     "Read a checkpoint, with a clear error when the file is missing or unreadable."
     path = Path(path)
@@ -187,7 +188,7 @@ def model_from_checkpoint(ckpt):
     model.load_state_dict(ckpt['model'])
     return model, cfg
 
-# %% ../nbs/12_train.ipynb #249a2f28
+# %% ../nbs/12_train.ipynb #66f61763
 class ProgressBar:
     "A one-line text progress bar with throughput and loss (no dependency)."
     def __init__(self, total, start=0, stream=sys.stderr, width=24):
@@ -213,7 +214,7 @@ def live_plot(every=25):
         ax.set_xlabel('step'); ax.legend(fontsize=7); display(fig); plt.close(fig)
     return callback
 
-# %% ../nbs/12_train.ipynb #139d240a
+# %% ../nbs/12_train.ipynb #017ad6bf
 class Batches:
     "Global-batch-indexed access to a dataset; each process gets its slice. In-memory data is sliced; ImageFolder data goes through a DataLoader with a DistributedSampler."
     def __init__(self, data, cfg):
