@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['cmd_methods', 'cmd_presets', 'cmd_train', 'cmd_eval', 'build_parser', 'main']
 
-# %% ../nbs/14_cli.ipynb #35dff056
+# %% ../nbs/14_cli.ipynb #b13bc81f
 import argparse, json, sys
 from dataclasses import asdict
 from pathlib import Path
 import torch
 
-# %% ../nbs/14_cli.ipynb #11a012dc
+# %% ../nbs/14_cli.ipynb #a2e46c9f
 def _parse_sets(items):
     "['a=1', 'b=x'] -> {'a': '1', 'b': 'x'}, with an error for items without '='."
     out = {}
@@ -91,3 +91,5 @@ def main(argv=None):
         print(f'm3i-ref {args.command}: error: {e}', file=sys.stderr)
         return 2
     return 0
+
+if __name__ == '__main__': sys.exit(main())
