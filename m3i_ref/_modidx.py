@@ -82,6 +82,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'm3i_ref.evaluate.OnlineProbe.step': ('evaluate.html#onlineprobe.step', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.collapse_meter': ('evaluate.html#collapse_meter', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.extract_features': ('evaluate.html#extract_features', 'm3i_ref/evaluate.py'),
+                                  'm3i_ref.evaluate.finetune': ('evaluate.html#finetune', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.knn_accuracy': ('evaluate.html#knn_accuracy', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.knn_predict': ('evaluate.html#knn_predict', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.linear_probe': ('evaluate.html#linear_probe', 'm3i_ref/evaluate.py'),

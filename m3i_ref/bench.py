@@ -6,7 +6,7 @@
 __all__ = ['QUALITY_RUNS', 'machine', 'quality_run', 'quality_report', 'PlainMAE', 'PlainBYOL', 'PlainSupervised', 'speed_table',
            'speed_report', 'add_bench_parser', 'cmd_bench_quality', 'cmd_bench_speed']
 
-# %% ../nbs/15_bench.ipynb #3b803cf2
+# %% ../nbs/15_bench.ipynb #30d85e4f
 import json, os, platform, time, datetime, resource, sys
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +21,7 @@ from .evaluate import extract_features, knn_accuracy, linear_probe, raw_pixel_fe
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices
 
-# %% ../nbs/15_bench.ipynb #e9b002ba
+# %% ../nbs/15_bench.ipynb #0ad647c9
 QUALITY_RUNS = METHODS                           # the 14 rows, m3i, m3i_nomix
 def machine():
     return dict(python=platform.python_version(), torch=torch.__version__, cpu=platform.processor() or platform.machine(),
@@ -89,7 +89,7 @@ def quality_report(out_dir, command=''):
     ax.invert_yaxis(); ax.set_xlabel('kNN top-1 (%), CIFAR-10 (JPEG copy) test'); fig.tight_layout(); fig.savefig(out_dir / 'quality.png', dpi=90); plt.close(fig)
     return '\n'.join(lines)
 
-# %% ../nbs/15_bench.ipynb #f68f4f04
+# %% ../nbs/15_bench.ipynb #8529c2c0
 class PlainMAE(nn.Module):
     "Plain MIM-pixel step: encoder on visible patches, a decoder with absolute queries, MSE on masked normalised patches."
     def __init__(self, model):
@@ -183,7 +183,7 @@ def speed_report(result, command=''):
     lines = [f"# Training-step speed: preset `{result['preset']}`, batch {result['batch_size']}, {result['device']}"
              f"{' bf16' if result['bf16'] else ' fp32'}{' compiled' if result['compile'] else ''}", '',
              f'Command: `{command}`' if command else '', '', f"Machine: {result['machine']}. Date: {result['date']}.", '',
-             '| run | ms/step | images/s | GFLOP/step | TFLOP/s | peak memory (MB) |', '|---|---|---|---|---|---|']
+             f"| run | ms/step | images/s | GFLOP/step | TFLOP/s | {'peak GPU memory (MB)' if result['device'].startswith('cuda') else 'process max RSS so far (MB)'} |", '|---|---|---|---|---|---|']
     for k, r in rows.items():
         lines.append(f"| {k} | {r['ms_per_step']:.1f} | {r['images_per_s']:.0f} | {r['gflop_per_step']:.2f} | {r['tflops']:.3f} | {r['peak_mem_mb']:.0f} |")
     ratios = {}
@@ -201,7 +201,7 @@ def speed_report(result, command=''):
     result['plain_ratio'] = ratios
     return '\n'.join(lines)
 
-# %% ../nbs/15_bench.ipynb #5fd5414d
+# %% ../nbs/15_bench.ipynb #e588deb8
 def add_bench_parser(sub):
     b = sub.add_parser('bench', help='benchmarks: quality (CIFAR-10, all runs) or speed (training step)')
     bs = b.add_subparsers(dest='bench', required=True)

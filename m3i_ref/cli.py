@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['cmd_methods', 'cmd_presets', 'cmd_train', 'cmd_eval', 'build_parser', 'main']
 
-# %% ../nbs/14_cli.ipynb #b13bc81f
+# %% ../nbs/14_cli.ipynb #5b098809
 import argparse, json, sys
 from dataclasses import asdict
 from pathlib import Path
 import torch
 
-# %% ../nbs/14_cli.ipynb #a2e46c9f
+# %% ../nbs/14_cli.ipynb #88a685b9
 def _parse_sets(items):
     "['a=1', 'b=x'] -> {'a': '1', 'b': 'x'}, with an error for items without '='."
     out = {}
@@ -55,7 +55,7 @@ def cmd_eval(args):
     if train_data.num_classes != cfg.num_classes and args.dataset is None:
         raise ValueError(f'the data has {train_data.num_classes} classes, the checkpoint {cfg.num_classes}')
     mean, std = ckpt['mean'], ckpt['std']
-    res = evaluate_encoder(model.encoder, train_data, test_data, mean, std, cfg)
+    res = evaluate_encoder(model.encoder, train_data, test_data, mean, std, cfg, finetune_epochs=args.finetune_epochs)
     res = dict(checkpoint=str(args.ckpt), method=cfg.method, dataset=cfg.dataset, step=ckpt['step'], **res)
     out = Path(args.out) if args.out else Path(args.ckpt).with_name('eval.json')
     out.write_text(json.dumps(res, indent=1))
@@ -75,6 +75,7 @@ def build_parser():
     t.set_defaults(func=cmd_train)
     e = sub.add_parser('eval', help='kNN (and linear probe) of a checkpoint')
     e.add_argument('--ckpt', required=True); e.add_argument('--linear', action='store_true')
+    e.add_argument('--finetune-epochs', type=int, default=0, help='also fine-tune a copy of the encoder for this many epochs')
     e.add_argument('--data-root'); e.add_argument('--dataset'); e.add_argument('--out')
     e.set_defaults(func=cmd_eval)
     try:
@@ -91,5 +92,3 @@ def main(argv=None):
         print(f'm3i-ref {args.command}: error: {e}', file=sys.stderr)
         return 2
     return 0
-
-if __name__ == '__main__': sys.exit(main())

@@ -6,14 +6,14 @@
 __all__ = ['entropy', 'conditional_mi', 'variational_bound', 'gaussian_nll', 'mse_loss', 'cosine_loss', 'unigrad_loss',
            'boltzmann_nll', 'info_nce', 'dense_info_nce', 'DinoLikelihood', 'barlow_twins_loss']
 
-# %% ../nbs/00_mutual_information.ipynb #b4904cff
+# %% ../nbs/00_mutual_information.ipynb #0adde75c
 import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .distributed import all_gather_with_grad, all_reduce_mean, rank
 
-# %% ../nbs/00_mutual_information.ipynb #83f52e4f
+# %% ../nbs/00_mutual_information.ipynb #aa49e9b8
 def entropy(p, dim=-1):
     "Shannon entropy (nats) of probability vectors along `dim`, with 0 log 0 = 0."
     return -(p * torch.where(p > 0, p.log(), torch.zeros_like(p))).sum(dim)
@@ -26,7 +26,7 @@ def conditional_mi(joint):
     ratio = torch.where(cond > 0, cond / (p_x * p_y), torch.ones_like(cond))
     return (joint * ratio.log()).sum()
 
-# %% ../nbs/00_mutual_information.ipynb #92bbd0d8
+# %% ../nbs/00_mutual_information.ipynb #c3eaaf56
 def variational_bound(p_t, p_s, p_zx, p_zy, q):
     "Barber-Agakov bound: regulariser + E[log q(zy | zx, t)] for a predictor table `q[t, zx, zy]`."
     p_zy_t = (p_s[None, :, None] * p_zy).sum(1)
@@ -34,7 +34,7 @@ def variational_bound(p_t, p_s, p_zx, p_zy, q):
     w = p_t[:, None, None, None] * p_s[None, :, None, None] * p_zx[..., :, None] * p_zy[..., None, :]
     return reg + (w * q[:, None].log()).sum()
 
-# %% ../nbs/00_mutual_information.ipynb #a6d610e3
+# %% ../nbs/00_mutual_information.ipynb #00f6fe00
 def gaussian_nll(pred, target, sigma=1.0):
     "Exact $-\\log \\mathcal N(target; pred, \\sigma^2 I)$ summed over the last dim (one value per vector)."
     d = pred.shape[-1]
@@ -58,7 +58,7 @@ def cosine_loss(pred, target, weight=None):
     "Gaussian on the unit sphere (BYOL): $2 - 2\\cos(\\hat z, z)$, averaged over vectors."
     return _masked_mean(2 - 2 * F.cosine_similarity(pred, target.detach(), dim=-1), weight)
 
-# %% ../nbs/00_mutual_information.ipynb #03339bfe
+# %% ../nbs/00_mutual_information.ipynb #32e68ac8
 def unigrad_loss(pred, target, neg_weight=0.02):
     "UniGrad on token sets (B, N, D): MSE plus `neg_weight` times the prediction's energy along the target correlation. Default from the SiameseIM code."
     pred, target = _full(pred.flatten(0, -2)), _full(target.detach().flatten(0, -2))
@@ -69,7 +69,7 @@ def unigrad_loss(pred, target, neg_weight=0.02):
     neg = ((pred @ corr) * pred).sum(-1).mean()
     return (pos + neg_weight * neg) / d
 
-# %% ../nbs/00_mutual_information.ipynb #0d617e84
+# %% ../nbs/00_mutual_information.ipynb #98ddbcb6
 def boltzmann_nll(pred, candidates, target_index, tau=1.0, weight=None):
     "Softmax cross-entropy of `pred` (..., D) against `candidates` (K, D) or (..., K, D), the true one at `target_index`."
     logits = (pred[..., None, :] * candidates).sum(-1) if candidates.dim() == pred.dim() + 1 else pred @ candidates.T
@@ -88,7 +88,7 @@ def info_nce(pred, target, tau=0.2, symmetric=False, gather=True):
         loss = (loss + F.cross_entropy(target @ all_pred.T / tau, labels)) / 2
     return loss
 
-# %% ../nbs/00_mutual_information.ipynb #0d9cea61
+# %% ../nbs/00_mutual_information.ipynb #e50350ec
 def dense_info_nce(pred, target, tau=0.2):
     "Per-image patch InfoNCE: pred, target (B, N, D); the positive of query j is target patch j, the negatives the image's other patches."
     pred, target = F.normalize(_full(pred), dim=-1), F.normalize(_full(target.detach()), dim=-1)
@@ -96,7 +96,7 @@ def dense_info_nce(pred, target, tau=0.2):
     labels = torch.arange(pred.shape[1], device=pred.device).expand(pred.shape[0], -1)
     return F.cross_entropy(logits.flatten(0, 1), labels.flatten())
 
-# %% ../nbs/00_mutual_information.ipynb #c0a14cad
+# %% ../nbs/00_mutual_information.ipynb #107674f6
 class DinoLikelihood(nn.Module):
     "Boltzmann with stop-gradient: cross-entropy from a centred, sharpened teacher softmax to the student softmax (DINO)."
     def __init__(self, dim, student_temp=0.1, teacher_temp=0.04, center_momentum=0.9):

@@ -8,7 +8,7 @@ __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_ALIASES', 'TrainConfig', 'make_confi
            'model_from_checkpoint', 'ProgressBar', 'live_plot', 'Batches', 'load_data', 'evaluate_encoder', 'train',
            'plot_history']
 
-# %% ../nbs/12_train.ipynb #2040fbbd
+# %% ../nbs/12_train.ipynb #e28dc94f
 import json, math, os, sys, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
@@ -19,10 +19,10 @@ from .data import load_dataset, ImageData, WordTokenizer, atomic_save
 from .views import ViewConfig
 from .methods import ModelConfig, Pretrainer, make_slots, canonical_method
 from .targets import ema_momentum
-from .evaluate import extract_features, knn_accuracy, linear_probe, OnlineProbe, collapse_meter
+from .evaluate import extract_features, knn_accuracy, linear_probe, finetune, OnlineProbe, collapse_meter
 from .distributed import setup_distributed, rank, world_size, is_main_process, is_distributed, all_reduce_mean
 
-# %% ../nbs/12_train.ipynb #8ea485a3
+# %% ../nbs/12_train.ipynb #0054380c
 @dataclass
 class TrainConfig(ModelConfig):
     "Everything about a run. Keys inherited from `ModelConfig` shape the model; a checkpoint must agree on them to resume."
@@ -130,7 +130,7 @@ def validate(cfg):
     cfg.recipe()                                   # method, semantic and label_mix choices
     return cfg
 
-# %% ../nbs/12_train.ipynb #a2c84ae7
+# %% ../nbs/12_train.ipynb #2eb158aa
 def param_groups(model, weight_decay):
     "AdamW groups: weight decay on matrices (ndim >= 2) only; biases, norms and scalars are not decayed."
     decay, no_decay = [], []
@@ -163,7 +163,7 @@ def batch_indices(step, num_images, batch_size, seed):
     perm = torch.randperm(num_images, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
     return perm[offset * batch_size:(offset + 1) * batch_size]
 
-# %% ../nbs/12_train.ipynb #addc388d
+# %% ../nbs/12_train.ipynb #fd2eeb86
 def load_checkpoint(path):
     "Read a checkpoint, with a clear error when the file is missing or unreadable."
     path = Path(path)
@@ -188,7 +188,7 @@ def model_from_checkpoint(ckpt):
     model.load_state_dict(ckpt['model'])
     return model, cfg
 
-# %% ../nbs/12_train.ipynb #66f61763
+# %% ../nbs/12_train.ipynb #7ffbea58
 class ProgressBar:
     "A one-line text progress bar with throughput and loss (no dependency)."
     def __init__(self, total, start=0, stream=sys.stderr, width=24):
@@ -214,7 +214,7 @@ def live_plot(every=25):
         ax.set_xlabel('step'); ax.legend(fontsize=7); display(fig); plt.close(fig)
     return callback
 
-# %% ../nbs/12_train.ipynb #017ad6bf
+# %% ../nbs/12_train.ipynb #0bc72be7
 class Batches:
     "Global-batch-indexed access to a dataset; each process gets its slice. In-memory data is sliced; ImageFolder data goes through a DataLoader with a DistributedSampler."
     def __init__(self, data, cfg):
@@ -252,12 +252,13 @@ def load_data(cfg):
     test = load_dataset(cfg.dataset, 'test' if cfg.dataset != 'folder' else 'val', n=cfg.test_size or None, **kw)
     return train, test
 
-def evaluate_encoder(encoder, train, test, mean, std, cfg, device='cpu'):
-    "kNN (and optionally linear-probe) top-1 of the encoder's global feature on the test split."
+def evaluate_encoder(encoder, train, test, mean, std, cfg, device='cpu', finetune_epochs=0):
+    "kNN (and optionally linear-probe and fine-tuning) top-1 of the encoder's global feature on the test split."
     ftr, ltr = extract_features(encoder, train, mean, std, device=device)
     fte, lte = extract_features(encoder, test, mean, std, device=device)
     out = {'knn_top1': knn_accuracy(ftr, ltr, fte, lte, train.num_classes, cfg.knn_k, cfg.knn_t), 'collapse': collapse_meter(fte)}
     if cfg.eval_linear: out['linear_top1'] = linear_probe(ftr, ltr, fte, lte, train.num_classes)
+    if finetune_epochs: out['finetune_top1'] = finetune(encoder, train, test, mean, std, finetune_epochs, device=device)
     return out
 
 def train(cfg, callback=None, data=None):

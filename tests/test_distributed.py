@@ -58,10 +58,11 @@ def test_torchrun_training_matches_one_process(tmp_path):
     common = ['--method', 'sim_global', '--preset', 'toy', '--set', 'steps=4', '--set', 'train_size=64', '--set', 'test_size=32',
               '--set', 'log_every=1', '--set', 'progress=false', '--set', 'batch_size=16', '--set', 'eval_knn=false']
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(HERE.parent))
-    one = subprocess.run([sys.executable, '-m', 'm3i_ref.cli', 'train', *common, '--out-dir', str(tmp_path / 'one')],
+    script = str(Path(sys.executable).parent / 'm3i-ref')          # the console script install.sh puts in .venv/bin
+    one = subprocess.run([sys.executable, script, 'train', *common, '--out-dir', str(tmp_path / 'one')],
                          env=env, capture_output=True, text=True, timeout=300)
     assert one.returncode == 0, one.stderr
-    two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533', '-m', 'm3i_ref.cli',
+    two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533', script,
                           'train', *common, '--out-dir', str(tmp_path / 'two')], env=env, capture_output=True, text=True, timeout=300)
     assert two.returncode == 0, two.stderr
     h1 = torch.load(tmp_path / 'one' / 'checkpoint.pt', weights_only=False)['history']
