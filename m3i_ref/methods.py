@@ -7,7 +7,7 @@ __all__ = ['MASK', 'PIXELS', 'DENSE_FEATURE', 'NCE', 'ROWS', 'ROW', 'M3I_METHODS
            'TABLE_COLUMNS', 'Default', 'Row', 'TargetUse', 'Recipe', 'm3i_recipe', 'canonical_method', 'ModelConfig',
            'Slot', 'make_slots', 'RowHead', 'Pretrainer', 'methods_table', 'defaults_table']
 
-# %% ../nbs/07_methods.ipynb #2c63e26e
+# %% ../nbs/07_methods.ipynb #dd38fa65
 import math
 from dataclasses import dataclass, field, fields, asdict
 from typing import NamedTuple
@@ -21,7 +21,7 @@ from .vit import ViT, EncoderOutput
 from .targets import PixelTarget, EMATeacher, CategoryEmbedding, TextEncoder
 from .predictors import DenseDecoder, GlobalHead, mlp
 
-# %% ../nbs/07_methods.ipynb #8e5ceaeb
+# %% ../nbs/07_methods.ipynb #a43c3817
 class Default(NamedTuple):
     "A default value and where it comes from ('poster', 'SiameseIM code', 'MAE', 'MoCo v3', 'DINO', 'CLIP', 'ours', ...)."
     value: object
@@ -53,7 +53,7 @@ class Row:
     @property
     def poster_target(self): return self.target_data if self.target_data in ('category', 'text') else 'view1'
 
-# %% ../nbs/07_methods.ipynb #cd17c49a
+# %% ../nbs/07_methods.ipynb #09a4c844
 MASK = {'mask_ratio': Default(0.6, 'SiameseIM code: 118 of 196 patches, block-wise')}
 PIXELS = {'norm_pix': Default(True, 'MAE (norm_pix_loss)'), 'loss_on': Default('all', 'SiameseIM code (all target patches)')}
 DENSE_FEATURE = {'neg_weight': Default(0.02, 'SiameseIM code (UniGrad; 0 = plain MSE)'), 'loss_on': Default('all', 'SiameseIM code')}
@@ -104,7 +104,7 @@ ROWS = [
 ]
 ROW = {r.name: r for r in ROWS}
 
-# %% ../nbs/07_methods.ipynb #814e2dfd
+# %% ../nbs/07_methods.ipynb #4aad4d0c
 @dataclass(frozen=True)
 class TargetUse:
     "Row `row` trained on image `slot` ('a', 'b', or 'mix' for the whole mosaic) with loss weight `weight`."
@@ -134,7 +134,7 @@ def m3i_recipe(name='m3i', semantic='category', label_mix='hard', w_image=1.0, w
     rows = {'category': ['classification'], 'text': ['clip'], 'both': ['classification', 'clip']}[semantic]
     for r in rows:
         if r == 'classification' and label_mix == 'soft': uses.append(TargetUse(r, 'mix', w_semantic))
-        else: uses += [TargetUse(r, 'a', w_semantic / 2), TargetUse(r, 'b', w_semantic / 2)]
+        else: uses += [TargetUse(r, 'a', w_semantic), TargetUse(r, 'b', w_semantic)]   # one target per image, each weight 1 in Eq. (4)
     return Recipe(name, M3I_METHODS[name], tuple(uses), mix=name == 'm3i')
 
 ALIASES = {a: r.name for r in ROWS for a in r.aliases}
@@ -148,7 +148,7 @@ def canonical_method(name):
         raise ValueError(f'unknown method {name!r}; choose one of {METHODS} (aliases: {sorted(ALIASES)})')
     return key
 
-# %% ../nbs/07_methods.ipynb #799b6774
+# %% ../nbs/07_methods.ipynb #c6c71e48
 @dataclass
 class ModelConfig:
     "Architecture and objective. Row options (mask_ratio ... prototypes) left None use the row's default."
@@ -190,7 +190,7 @@ class ModelConfig:
         if key not in row.defaults: raise KeyError(f'row {row.name!r} has no option {key!r}')
         return row.defaults[key].value
 
-# %% ../nbs/07_methods.ipynb #39e8cc33
+# %% ../nbs/07_methods.ipynb #ab05d40e
 @dataclass
 class Slot:
     "Everything one image stream needs: its views and geometry, the patches hidden from its input, labels and text."
@@ -239,7 +239,7 @@ def make_slots(cfg, batch, mean, std, generator, tokenizer=None, view_cfg=ViewCo
         slots['mix'] = Slot(soft_labels=((1 - lam) * one_hot(labels) + lam * one_hot(labels[partner])).to(device))
     return slots
 
-# %% ../nbs/07_methods.ipynb #151cba12
+# %% ../nbs/07_methods.ipynb #a1eb7b3e
 def _pred_dim(row, cfg, enc_dim):
     if row.target_repr == 'dense pixels': return cfg.patch * cfg.patch * 3
     if row.target_repr == 'dense feature': return enc_dim
@@ -319,7 +319,7 @@ class RowHead(nn.Module):
     def forward(self, enc, slot, teacher=None):
         return self.nll(self.prediction(enc, slot), self.target_representation(slot, teacher), slot)
 
-# %% ../nbs/07_methods.ipynb #640e5968
+# %% ../nbs/07_methods.ipynb #a1c9e871
 class Pretrainer(nn.Module):
     "Any recipe of the table: one encoder, one head per row, a shared EMA teacher when a row needs one. `forward(slots)` returns the loss terms."
     def __init__(self, cfg):
@@ -359,7 +359,7 @@ class Pretrainer(nn.Module):
             total = total + use.weight * terms[key]
         return dict(loss=total, terms=terms, features=enc['a'].global_feature.detach())
 
-# %% ../nbs/07_methods.ipynb #f532e02f
+# %% ../nbs/07_methods.ipynb #2e2cb3c8
 TABLE_COLUMNS = ('method', 'poster name', 'input x', 'target y', 'z_x', 'z_y', 'regularizer', 'form', 'f_phi', 'f_psi', 'loss')
 
 def methods_table(markdown=False):
