@@ -108,3 +108,18 @@ def test_cli_train_and_eval(tmp_path, capsys):
     assert 0 <= res['knn_top1'] <= 100 and 0 <= res['linear_top1'] <= 100 and res['method'] == 'mim_pixel'
     assert main(['train', '--set', 'oops']) == 2
     assert "--set expects key=value, got 'oops'" in capsys.readouterr().err
+
+def test_imagefolder_data_trains_through_a_dataloader(tmp_path, shapes):
+    "The ImageNet-style path: an ImageFolder tree (train/ and val/) with a captions file, decoded per sample by DataLoader workers."
+    import torchvision
+    data = shapes[0]
+    for split in ('train', 'val'):
+        for c in data.classes[:3]: (tmp_path / 'imgs' / split / c).mkdir(parents=True)
+        for i in range(24):
+            c = data.classes[int(data.labels[i]) % 3]
+            torchvision.io.write_png(data.images[i], str(tmp_path / 'imgs' / split / c / f'{i}.png'))
+    (tmp_path / 'caps.tsv').write_text('\n'.join(f'{c}/{i}.png\ta picture of a {c}' for i in range(24) for c in data.classes[:3]))
+    s = train(make_config('m3i', 'toy', dict(dataset='folder', data_root=str(tmp_path / 'imgs'), captions_file=str(tmp_path / 'caps.tsv'),
+                                              semantic='both', steps=3, batch_size=8, num_workers=0, progress=False, knn_k=5,
+                                              out_dir=str(tmp_path / 'run'))))
+    assert math.isfinite(s['final_loss']) and 0 <= s['knn_top1'] <= 100
