@@ -6,7 +6,7 @@
 __all__ = ['lesson_data', 'quick_run', 'peek', 'table_lines', 'denorm', 'pixels_from_prediction', 'masked_input', 'show_rows',
            'show_similarity']
 
-# %% ../nbs/08_supervised_clip.ipynb #f12f1920
+# %% ../nbs/08_supervised_clip.ipynb #b7f7df64
 import os, tempfile
 from pathlib import Path
 import torch
@@ -17,7 +17,7 @@ from .views import unpatchify, mosaic
 from .methods import ROW, ModelConfig, Pretrainer, make_slots
 from .train import make_config, train, load_checkpoint, model_from_checkpoint
 
-# %% ../nbs/08_supervised_clip.ipynb #f5f67f67
+# %% ../nbs/08_supervised_clip.ipynb #aec40ad8
 _DATA = {}
 def lesson_data(train_size=2048, test_size=512):
     "Shapes train/test splits, tokenizer, mean and std (cached)."
