@@ -201,6 +201,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'm3i_ref.train._convert': ('train.html#_convert', 'm3i_ref/train.py'),
                                'm3i_ref.train._micro_batches': ('train.html#_micro_batches', 'm3i_ref/train.py'),
                                'm3i_ref.train.batch_indices': ('train.html#batch_indices', 'm3i_ref/train.py'),
+                               'm3i_ref.train.check_finite': ('train.html#check_finite', 'm3i_ref/train.py'),
                                'm3i_ref.train.check_model_config': ('train.html#check_model_config', 'm3i_ref/train.py'),
                                'm3i_ref.train.evaluate_encoder': ('train.html#evaluate_encoder', 'm3i_ref/train.py'),
                                'm3i_ref.train.live_plot': ('train.html#live_plot', 'm3i_ref/train.py'),

@@ -6,18 +6,18 @@
 __all__ = ['lesson_data', 'quick_run', 'peek', 'table_lines', 'denorm', 'pixels_from_prediction', 'masked_input', 'show_rows',
            'show_similarity']
 
-# %% ../nbs/08_supervised_clip.ipynb #b7f7df64
+# %% ../nbs/08_supervised_clip.ipynb #869841ac
 import os, tempfile
 from pathlib import Path
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from .data import make_shapes, WordTokenizer
-from .views import unpatchify, mosaic
+from .views import patchify, unpatchify, mosaic
 from .methods import ROW, ModelConfig, Pretrainer, make_slots
 from .train import make_config, train, load_checkpoint, model_from_checkpoint
 
-# %% ../nbs/08_supervised_clip.ipynb #aec40ad8
+# %% ../nbs/08_supervised_clip.ipynb #a13b371f
 _DATA = {}
 def lesson_data(train_size=2048, test_size=512):
     "Shapes train/test splits, tokenizer, mean and std (cached)."
@@ -60,8 +60,7 @@ def denorm(x, mean, std):
 def pixels_from_prediction(pred, target_view, patch, norm_pix):
     "Predicted patches as an image; with per-patch normalisation, re-scaled by the true patches' mean and std (as MAE's figures)."
     if norm_pix:
-        t = target_view.unfold(2, patch, patch).unfold(3, patch, patch)            # (B, C, g, g, p, p)
-        t = t.permute(0, 2, 3, 4, 5, 1).flatten(1, 2).flatten(2)                    # (B, N, p*p*C) like patchify
+        t = patchify(target_view, patch)
         pred = pred * (t.var(-1, keepdim=True) + 1e-6).sqrt() + t.mean(-1, keepdim=True)
     return unpatchify(pred, patch)
 

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_ALIASES', 'TrainConfig', 'make_config', 'validate', 'param_groups', 'lr_at',
            'step_generator', 'total_steps', 'batch_indices', 'load_checkpoint', 'check_model_config',
-           'model_from_checkpoint', 'ProgressBar', 'live_plot', 'Batches', 'load_data', 'evaluate_encoder', 'train',
-           'plot_history']
+           'model_from_checkpoint', 'ProgressBar', 'live_plot', 'Batches', 'check_finite', 'load_data',
+           'evaluate_encoder', 'train', 'plot_history']
 
-# %% ../nbs/12_train.ipynb #e28dc94f
+# %% ../nbs/12_train.ipynb #1331189a
 import json, math, os, sys, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
@@ -22,7 +22,7 @@ from .targets import ema_momentum
 from .evaluate import extract_features, knn_accuracy, linear_probe, finetune, OnlineProbe, collapse_meter
 from .distributed import setup_distributed, rank, world_size, is_main_process, is_distributed, all_reduce_mean
 
-# %% ../nbs/12_train.ipynb #0054380c
+# %% ../nbs/12_train.ipynb #a1f739a7
 @dataclass
 class TrainConfig(ModelConfig):
     "Everything about a run. Keys inherited from `ModelConfig` shape the model; a checkpoint must agree on them to resume."
@@ -130,7 +130,7 @@ def validate(cfg):
     cfg.recipe()                                   # method, semantic and label_mix choices
     return cfg
 
-# %% ../nbs/12_train.ipynb #2eb158aa
+# %% ../nbs/12_train.ipynb #d48874fb
 def param_groups(model, weight_decay):
     "AdamW groups: weight decay on matrices (ndim >= 2) only; biases, norms and scalars are not decayed."
     decay, no_decay = [], []
@@ -163,7 +163,7 @@ def batch_indices(step, num_images, batch_size, seed):
     perm = torch.randperm(num_images, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
     return perm[offset * batch_size:(offset + 1) * batch_size]
 
-# %% ../nbs/12_train.ipynb #fd2eeb86
+# %% ../nbs/12_train.ipynb #8cf4a963
 def load_checkpoint(path):
     "Read a checkpoint, with a clear error when the file is missing or unreadable."
     path = Path(path)
@@ -188,7 +188,7 @@ def model_from_checkpoint(ckpt):
     model.load_state_dict(ckpt['model'])
     return model, cfg
 
-# %% ../nbs/12_train.ipynb #7ffbea58
+# %% ../nbs/12_train.ipynb #6bc878c2
 class ProgressBar:
     "A one-line text progress bar with throughput and loss (no dependency)."
     def __init__(self, total, start=0, stream=sys.stderr, width=24):
@@ -214,7 +214,7 @@ def live_plot(every=25):
         ax.set_xlabel('step'); ax.legend(fontsize=7); display(fig); plt.close(fig)
     return callback
 
-# %% ../nbs/12_train.ipynb #0bc72be7
+# %% ../nbs/12_train.ipynb #b06bbf3d
 class Batches:
     "Global-batch-indexed access to a dataset; each process gets its slice. In-memory data is sliced; ImageFolder data goes through a DataLoader with a DistributedSampler."
     def __init__(self, data, cfg):
@@ -244,6 +244,15 @@ def _micro_batches(batch, n):
     if n == 1: return [batch]
     size = len(batch['label']) // n
     return [{k: v[j * size:(j + 1) * size] for k, v in batch.items()} for j in range(n)]
+
+def check_finite(out, step):
+    "Stop on a NaN or inf loss, naming the step and the term; every process stops together (no rank is left waiting)."
+    terms = [('loss', out['loss']), *out['terms'].items()]
+    finite = torch.stack([torch.isfinite(v.detach()).all() for _, v in terms])
+    everywhere = all_reduce_mean(finite.float().min().reshape(1)).item() == 1.0 if is_distributed() else bool(finite.all())
+    for (k, v), ok in zip(terms, finite):
+        if not ok: raise FloatingPointError(f'non-finite loss at step {step}: {k} = {v.item()}')
+    if not everywhere: raise FloatingPointError(f'non-finite loss at step {step} on another process')
 
 def load_data(cfg):
     "Training and test data of a run (fails early, with instructions, when files are missing)."
@@ -313,8 +322,7 @@ def train(cfg, callback=None, data=None):
             ctx = net.no_sync() if not sync else torch.enable_grad()
             with ctx, torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 out = net(slots)
-                for k, v in [('loss', out['loss']), *out['terms'].items()]:
-                    if not torch.isfinite(v): raise FloatingPointError(f'non-finite loss at step {step}: {k} = {v.item()}')
+                check_finite(out, step)
                 (out['loss'] / len(micro)).backward()
             loss_sum += out['loss'].item() / len(micro)
             for k, v in out['terms'].items(): terms_sum[k] = terms_sum.get(k, 0.0) + v.item() / len(micro)
