@@ -8,7 +8,7 @@ __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_ALIASES', 'TrainConfig', 'make_confi
            'model_from_checkpoint', 'ProgressBar', 'live_plot', 'Batches', 'check_finite', 'load_data',
            'evaluate_encoder', 'train', 'plot_history']
 
-# %% ../nbs/12_train.ipynb #1331189a
+# %% ../nbs/12_train.ipynb #b485fa53
 import json, math, os, sys, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
@@ -22,7 +22,7 @@ from .targets import ema_momentum
 from .evaluate import extract_features, knn_accuracy, linear_probe, finetune, OnlineProbe, collapse_meter
 from .distributed import setup_distributed, rank, world_size, is_main_process, is_distributed, all_reduce_mean
 
-# %% ../nbs/12_train.ipynb #a1f739a7
+# %% ../nbs/12_train.ipynb #d5dd73f4
 @dataclass
 class TrainConfig(ModelConfig):
     "Everything about a run. Keys inherited from `ModelConfig` shape the model; a checkpoint must agree on them to resume."
@@ -130,7 +130,7 @@ def validate(cfg):
     cfg.recipe()                                   # method, semantic and label_mix choices
     return cfg
 
-# %% ../nbs/12_train.ipynb #d48874fb
+# %% ../nbs/12_train.ipynb #ac25d8f7
 def param_groups(model, weight_decay):
     "AdamW groups: weight decay on matrices (ndim >= 2) only; biases, norms and scalars are not decayed."
     decay, no_decay = [], []
@@ -163,7 +163,7 @@ def batch_indices(step, num_images, batch_size, seed):
     perm = torch.randperm(num_images, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
     return perm[offset * batch_size:(offset + 1) * batch_size]
 
-# %% ../nbs/12_train.ipynb #8cf4a963
+# %% ../nbs/12_train.ipynb #94629b42
 def load_checkpoint(path):
     "Read a checkpoint, with a clear error when the file is missing or unreadable."
     path = Path(path)
@@ -188,7 +188,7 @@ def model_from_checkpoint(ckpt):
     model.load_state_dict(ckpt['model'])
     return model, cfg
 
-# %% ../nbs/12_train.ipynb #6bc878c2
+# %% ../nbs/12_train.ipynb #f360e5dc
 class ProgressBar:
     "A one-line text progress bar with throughput and loss (no dependency)."
     def __init__(self, total, start=0, stream=sys.stderr, width=24):
@@ -199,8 +199,8 @@ class ProgressBar:
         self.stream.flush()
     def close(self): self.stream.write('\n'); self.stream.flush()
 
-def live_plot(every=25):
-    "A callback for notebooks: redraws the loss curves (total and per term) every `every` steps."
+def live_plot(every=1):
+    "A callback for notebooks: redraws the loss curves (total and per term) every `every` logged records (one per `log_every` steps)."
     from IPython.display import display, clear_output
     history = []
     def callback(record, final=False):
@@ -214,7 +214,7 @@ def live_plot(every=25):
         ax.set_xlabel('step'); ax.legend(fontsize=7); display(fig); plt.close(fig)
     return callback
 
-# %% ../nbs/12_train.ipynb #b06bbf3d
+# %% ../nbs/12_train.ipynb #03db9a2b
 class Batches:
     "Global-batch-indexed access to a dataset; each process gets its slice. In-memory data is sliced; ImageFolder data goes through a DataLoader with a DistributedSampler."
     def __init__(self, data, cfg):
