@@ -7,7 +7,7 @@ __all__ = ['QUALITY_RUNS', 'POSTER_IN1K', 'SSP_ROWS', 'machine', 'quality_run', 
            'PlainBYOL', 'PlainSupervised', 'speed_table', 'speed_report', 'add_bench_parser', 'cmd_bench_quality',
            'cmd_bench_speed']
 
-# %% ../nbs/15_bench.ipynb #6682b47f
+# %% ../nbs/15_bench.ipynb #19cd82b8
 import json, os, platform, time, datetime, resource, sys
 from dataclasses import asdict
 from pathlib import Path
@@ -16,13 +16,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from .data import atomic_save, make_shapes, WordTokenizer
-from .methods import METHODS, ModelConfig, Pretrainer, make_slots, ROW
-from .train import make_config, train, load_data, evaluate_encoder, MODEL_KEYS, param_groups
+from .methods import METHODS, Pretrainer, make_slots, ROW
+from .train import make_config, train, load_data, model_config
 from .evaluate import extract_features, knn_accuracy, linear_probe, raw_pixel_features
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices
 
-# %% ../nbs/15_bench.ipynb #645682b8
+# %% ../nbs/15_bench.ipynb #4775f973
 QUALITY_RUNS = METHODS                           # the 14 rows, m3i, m3i_nomix
 def machine():
     return dict(python=platform.python_version(), torch=torch.__version__, cpu=platform.processor() or platform.machine(),
@@ -46,7 +46,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=200_000, overrides=Non
     else:
         if name == 'random':
             torch.manual_seed(cfg.seed)
-            encoder = Pretrainer(ModelConfig(**{k: getattr(cfg, k) for k in MODEL_KEYS}, )).encoder
+            encoder = Pretrainer(model_config(cfg)).encoder
         else:
             train(cfg, data=(train_data, test_data))
             from m3i_ref.train import load_checkpoint, model_from_checkpoint
@@ -135,7 +135,7 @@ def quality_report(out_dir, command=''):
     ax.invert_yaxis(); ax.set_xlabel('kNN top-1 (%), CIFAR-10 (JPEG copy) test'); fig.tight_layout(); fig.savefig(out_dir / 'quality.png', dpi=90); plt.close(fig)
     return '\n'.join(lines)
 
-# %% ../nbs/15_bench.ipynb #8f319af2
+# %% ../nbs/15_bench.ipynb #87b1a50f
 class PlainMAE(nn.Module):
     "Plain MIM-pixel step: encoder on visible patches, a decoder with absolute queries, MSE on masked normalised patches."
     def __init__(self, model):
@@ -204,7 +204,7 @@ def speed_table(preset='cifar-cpu', batch_size=64, steps=5, warmup=2, methods=No
         mem = torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda' else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rows[key] = dict(ms_per_step=1000 * t, images_per_s=batch_size / t, peak_mem_mb=mem, tflops=flops / t / 1e12, gflop_per_step=flops / 1e9)
     for m in methods:
-        cfg = ModelConfig(**{k: getattr(make_config(m, preset), k) for k in MODEL_KEYS})
+        cfg = model_config(make_config(m, preset))
         cfg.num_classes, cfg.vocab_size = data.num_classes, len(tok)
         torch.manual_seed(0)
         model = Pretrainer(cfg).to(device)
@@ -247,7 +247,7 @@ def speed_report(result, command=''):
     result['plain_ratio'] = ratios
     return '\n'.join(lines)
 
-# %% ../nbs/15_bench.ipynb #e176aee9
+# %% ../nbs/15_bench.ipynb #76942776
 def add_bench_parser(sub):
     b = sub.add_parser('bench', help='benchmarks: quality (CIFAR-10, all runs) or speed (training step)')
     bs = b.add_subparsers(dest='bench', required=True)
