@@ -46,6 +46,7 @@ def cmd_train(args):
 
 def cmd_eval(args):
     from m3i_ref.train import load_checkpoint, model_from_checkpoint, load_data, evaluate_encoder
+    from m3i_ref.data import atomic_save
     from dataclasses import replace
     ckpt = load_checkpoint(args.ckpt)
     model, cfg = model_from_checkpoint(ckpt)
@@ -58,7 +59,7 @@ def cmd_eval(args):
     res = evaluate_encoder(model.encoder, train_data, test_data, mean, std, cfg, finetune_epochs=args.finetune_epochs)
     res = dict(checkpoint=str(args.ckpt), method=cfg.method, dataset=cfg.dataset, step=ckpt['step'], **res)
     out = Path(args.out) if args.out else Path(args.ckpt).with_name('eval.json')
-    out.write_text(json.dumps(res, indent=1))
+    atomic_save(json.dumps(res, indent=1) + '\n', out)
     print(json.dumps(res, indent=1)); print(f'written to {out}')
 
 def build_parser():

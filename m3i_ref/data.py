@@ -144,11 +144,16 @@ def cache_dir(path=None):
     return Path(path if path is not None else os.environ.get('M3I_CACHE', '~/.cache/m3i-ref')).expanduser()
 
 def atomic_save(obj, path):
-    "`torch.save` to a temporary file in the same folder, then rename: a reader never sees half a file."
+    """Write `obj` to `path` through a temporary file in the same folder and a rename, so a reader never sees half a
+    file and a failed write leaves the old file as it was: `str` as UTF-8 text, `bytes` as they are, anything else with
+    `torch.save`. Checkpoints, the data cache, benchmark results and run summaries all go through here."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + '.', suffix='.tmp')
     try:
-        with os.fdopen(fd, 'wb') as f: torch.save(obj, f)
+        with os.fdopen(fd, 'wb') as f:
+            if isinstance(obj, str): f.write(obj.encode())
+            elif isinstance(obj, bytes): f.write(obj)
+            else: torch.save(obj, f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.remove(tmp)

@@ -352,7 +352,7 @@ def train(cfg, callback=None, data=None):
             summary.update(evaluate_encoder(model.encoder, train_data, test_data, mean, std, cfg, device))
         plot_history(history, out_dir / 'loss.png', title=f'{cfg.method}: ' + ', '.join(f'{k} {v:.1f}' for k, v in summary.items() if k.endswith('top1')))
         summary['plot'] = str(out_dir / 'loss.png')
-        (out_dir / 'summary.json').write_text(json.dumps(dict(summary, config=asdict(cfg)), indent=1))
+        atomic_save(json.dumps(dict(summary, config=asdict(cfg)), indent=1) + '\n', out_dir / 'summary.json')
     return summary
 
 def plot_history(history, path, title=''):

@@ -1,0 +1,45 @@
+"The benchmark reports: reading result folders, refusing mixed budgets, and the budget comparison through the CLI."
+import json
+import pytest
+from m3i_ref.bench import budget_report, quality_run, read_runs
+from m3i_ref.cli import main
+
+
+def write_runs(folder, images, knn, preset='cifar-cpu'):
+    "A result folder as `bench quality` leaves it, with the fields the reports read."
+    (folder / 'runs').mkdir(parents=True)
+    for name, top1 in knn.items():
+        seen = 0 if name in ('random', 'raw_pixels') else images
+        (folder / 'runs' / f'{name}.json').write_text(json.dumps(dict(run=name, knn_top1=top1, linear_top1=top1 + 1, images_seen=seen, preset=preset)))
+    return folder
+
+
+def test_budgets_cli_puts_two_budgets_side_by_side(tmp_path, capsys):
+    small = write_runs(tmp_path / 'small', 50_000, {'random': 30.0, 'mim_pixel': 35.0, 'sim_feature': 28.0, 'm3i': 40.0})
+    large = write_runs(tmp_path / 'large', 100_000, {'random': 30.0, 'mim_pixel': 37.5, 'sim_feature': 34.0, 'm3i': 41.0})
+    assert main(['bench', 'budgets', str(large), str(small), '--out', str(tmp_path)]) == 0
+    md = (tmp_path / 'budgets.md').read_text()
+    assert '| sim_feature | 28.0 | 34.0 | +6.0 | 29.0 | 35.0 | +6.0 |' in md      # ordered by budget, not by argument
+    assert '| 50,000 | 2 of 3 |' in md and '| 100,000 | 3 of 3 |' in md            # runs >= random floor + 3 kNN
+    out = json.loads((tmp_path / 'budgets.json').read_text())
+    assert out['budgets'] == [50_000, 100_000] and out['runs']['m3i']['knn_top1'] == [40.0, 41.0]
+    assert (tmp_path / 'budgets.png').stat().st_size > 0
+    assert md in capsys.readouterr().out
+
+
+def test_budgets_refuses_mixed_presets_and_single_folders(tmp_path, capsys):
+    a = write_runs(tmp_path / 'a', 50_000, {'random': 30.0, 'mim_pixel': 35.0})
+    b = write_runs(tmp_path / 'b', 100_000, {'random': 30.0, 'mim_pixel': 35.0}, preset='toy')
+    assert main(['bench', 'budgets', str(a), str(b), '--out', str(tmp_path)]) == 2
+    assert "mix presets ['cifar-cpu', 'toy']" in capsys.readouterr().err
+    with pytest.raises(ValueError, match='at least two folders'):
+        budget_report([a, tmp_path / 'empty'], tmp_path)
+    assert not (tmp_path / 'budgets.md').exists()
+
+
+def test_quality_run_refuses_a_result_from_another_budget(tmp_path):
+    write_runs(tmp_path, 50_000, {'mim_pixel': 35.0})
+    assert read_runs(tmp_path)['mim_pixel']['knn_top1'] == 35.0
+    assert quality_run('mim_pixel', tmp_path, images=50_000)['knn_top1'] == 35.0
+    with pytest.raises(ValueError, match="holds mim_pixel at 50,000 images seen with preset 'cifar-cpu', but this run asks 100,000"):
+        quality_run('mim_pixel', tmp_path, images=100_000)
