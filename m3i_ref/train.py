@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_ALIASES', 'TrainConfig', 'model_config', 'make_config', 'validate', 'param_groups',
            'lr_at', 'step_generator', 'total_steps', 'batch_indices', 'load_checkpoint', 'check_model_config',
-           'model_from_checkpoint', 'ProgressBar', 'live_plot', 'Batches', 'check_finite', 'load_data',
+           'model_from_checkpoint', 'ProgressBar', 'live_plot', 'StepSampler', 'Batches', 'check_finite', 'load_data',
            'evaluate_encoder', 'train', 'plot_history']
 
 # %% ../nbs/12_train.ipynb #83c06f53
@@ -219,28 +219,31 @@ def live_plot(every=1):
     return callback
 
 # %% ../nbs/12_train.ipynb #55868690
+class StepSampler(torch.utils.data.Sampler):
+    """This process's share of global batches `start`, `start` + 1, ..., `stop` - 1 as one stream of indices: the batches
+    `batch_indices` gives in-memory data, so both paths see the same images at every step, and a resumed run starts at its
+    step without decoding the images it skips."""
+    def __init__(self, num_images, batch_size, seed, start, stop, rank=0, world=1):
+        self.num_images, self.batch_size, self.seed, self.start, self.stop, self.rank, self.world = num_images, batch_size, seed, start, stop, rank, world
+    def __iter__(self):
+        b = self.batch_size // self.world
+        for step in range(self.start, self.stop):
+            yield from batch_indices(step, self.num_images, self.batch_size, self.seed)[self.rank * b:(self.rank + 1) * b].tolist()
+    def __len__(self): return (self.stop - self.start) * (self.batch_size // self.world)
+
 class Batches:
-    "Global-batch-indexed access to a dataset; each process gets its slice. In-memory data is sliced; ImageFolder data goes through a DataLoader with a DistributedSampler."
-    def __init__(self, data, cfg):
-        self.data, self.cfg, self.loader = data, cfg, None
-        if not isinstance(data, ImageData):
-            self.sampler = torch.utils.data.DistributedSampler(data, world_size(), rank(), shuffle=True, seed=cfg.seed, drop_last=True) \
-                if is_distributed() else torch.utils.data.RandomSampler(data, generator=torch.Generator().manual_seed(cfg.seed))
-            self.loader = torch.utils.data.DataLoader(data, batch_size=cfg.batch_size // world_size(), sampler=self.sampler,
-                                                      num_workers=cfg.num_workers, drop_last=True, persistent_workers=cfg.num_workers > 0)
-            self._it, self._epoch = None, -1
+    """Global batch `step` of a dataset, this process's slice. In-memory data is sliced directly; ImageFolder data is
+    decoded by DataLoader workers from a `StepSampler` (a new one only when steps stop being consecutive, as on resume)."""
+    def __init__(self, data, cfg, total):
+        self.data, self.cfg, self.total, self._it, self._next = data, cfg, total, None, None
     def __call__(self, step):
-        cfg = self.cfg
-        if self.loader is None:
-            idx = batch_indices(step, len(self.data), cfg.batch_size, cfg.seed)
-            b = cfg.batch_size // world_size()
-            return self.data.batch(idx[rank() * b:(rank() + 1) * b], variant=step)
-        per_epoch = len(self.loader)
-        epoch = step // per_epoch
-        if epoch != self._epoch or self._it is None:
-            if hasattr(self.sampler, 'set_epoch'): self.sampler.set_epoch(epoch)
-            self._it, self._epoch = iter(self.loader), epoch
-            for _ in range(step % per_epoch): next(self._it)          # resume mid-epoch
+        cfg, b = self.cfg, self.cfg.batch_size // world_size()
+        if isinstance(self.data, ImageData):
+            return self.data.batch(batch_indices(step, len(self.data), cfg.batch_size, cfg.seed)[rank() * b:(rank() + 1) * b], variant=step)
+        if step != self._next:
+            sampler = StepSampler(len(self.data), cfg.batch_size, cfg.seed, step, self.total, rank(), world_size())
+            self._it = iter(torch.utils.data.DataLoader(self.data, batch_size=b, sampler=sampler, num_workers=cfg.num_workers, drop_last=True))
+        self._next = step + 1
         x, y, i = next(self._it)
         return dict(image=x, label=y, index=i, caption=[self.data.caption(int(j), step) for j in i])
 
@@ -305,7 +308,7 @@ def train(cfg, callback=None, data=None):
     warm = max(1, round(cfg.warmup * total))
     view_cfg = ViewConfig(scale=(cfg.crop_min, 1.0), jitter_p=cfg.jitter_p, gray_p=cfg.gray_p)
     use_bf16 = cfg.precision == 'bf16' or (cfg.precision == 'auto' and device.type == 'cuda')
-    batches = Batches(train_data, cfg)
+    batches = Batches(train_data, cfg, total)
     bar = ProgressBar(total, start) if cfg.progress and is_main_process() else None
 
     def save(step):

@@ -109,17 +109,37 @@ def test_cli_train_and_eval(tmp_path, capsys):
     assert main(['train', '--set', 'oops']) == 2
     assert "--set expects key=value, got 'oops'" in capsys.readouterr().err
 
-def test_imagefolder_data_trains_through_a_dataloader(tmp_path, shapes):
-    "The ImageNet-style path: an ImageFolder tree (train/ and val/) with a captions file, decoded per sample by DataLoader workers."
+def write_image_folder(root, data, per_split=24, classes=3):
+    "An ImageFolder tree (train/ and val/) of `data`'s first images as PNGs, and a captions file: the ImageNet-style layout."
     import torchvision
-    data = shapes[0]
     for split in ('train', 'val'):
-        for c in data.classes[:3]: (tmp_path / 'imgs' / split / c).mkdir(parents=True)
-        for i in range(24):
-            c = data.classes[int(data.labels[i]) % 3]
-            torchvision.io.write_png(data.images[i], str(tmp_path / 'imgs' / split / c / f'{i}.png'))
-    (tmp_path / 'caps.tsv').write_text('\n'.join(f'{c}/{i}.png\ta picture of a {c}' for i in range(24) for c in data.classes[:3]))
-    s = train(make_config('m3i', 'toy', dict(dataset='folder', data_root=str(tmp_path / 'imgs'), captions_file=str(tmp_path / 'caps.tsv'),
-                                              semantic='both', steps=3, batch_size=8, num_workers=0, progress=False, knn_k=5,
+        for c in data.classes[:classes]: (root / 'imgs' / split / c).mkdir(parents=True)
+        for i in range(per_split):
+            c = data.classes[int(data.labels[i]) % classes]
+            torchvision.io.write_png(data.images[i], str(root / 'imgs' / split / c / f'{i}.png'))
+    (root / 'caps.tsv').write_text('\n'.join(f'{c}/{i}.png\ta picture of a {c}' for i in range(per_split) for c in data.classes[:classes]))
+    return root / 'imgs', root / 'caps.tsv'
+
+def test_imagefolder_data_trains_through_a_dataloader(tmp_path, shapes):
+    "The ImageNet-style path: an ImageFolder tree with a captions file, decoded per sample by two DataLoader workers."
+    imgs, caps = write_image_folder(tmp_path, shapes[0])
+    s = train(make_config('m3i', 'toy', dict(dataset='folder', data_root=str(imgs), captions_file=str(caps),
+                                              semantic='both', steps=3, batch_size=8, num_workers=2, progress=False, knn_k=5,
                                               out_dir=str(tmp_path / 'run'))))
     assert math.isfinite(s['final_loss']) and 0 <= s['knn_top1'] <= 100
+
+def test_folder_batches_are_the_in_memory_batches_and_resume_mid_run(tmp_path, shapes):
+    "Folder data sees the images `batch_indices` gives in-memory data at every step, across epochs and after a restart."
+    from m3i_ref.data import load_dataset
+    from m3i_ref.train import Batches, batch_indices
+    imgs, _ = write_image_folder(tmp_path, shapes[0])
+    folder = load_dataset('folder', 'train', root=str(imgs), size=32)
+    cfg = make_config('classification', 'toy', dict(batch_size=8, num_workers=2, seed=3))
+    total = 3 * (len(folder) // 8)                                     # three epochs
+    run = Batches(folder, cfg, total)
+    seen = [run(s) for s in range(total)]
+    for s, b in enumerate(seen): assert torch.equal(b['index'], batch_indices(s, len(folder), 8, 3)), s
+    assert torch.equal(seen[4]['image'][1], folder[int(seen[4]['index'][1])][0])
+    restarted = Batches(folder, cfg, total)                            # a resumed run starts in the third epoch
+    for s in (total - 3, total - 2, total - 1): assert torch.equal(restarted(s)['index'], seen[s]['index'])
+    assert torch.equal(restarted(1)['index'], seen[1]['index'])       # and may jump back
