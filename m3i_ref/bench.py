@@ -36,7 +36,7 @@ def read_runs(out_dir):
     "The finished runs of one `bench quality` folder: `{name: result}` from `out_dir/runs/*.json`."
     return {p.stem: json.loads(p.read_text()) for p in sorted((Path(out_dir) / 'runs').glob('*.json'))}
 
-def quality_run(name, out_dir, preset='cifar-cpu', images=200_000, overrides=None, linear_epochs=30):
+def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=None, linear_epochs=30):
     """Train run `name` (a method, 'random' or 'raw_pixels') for `images` images seen, evaluate, write `out_dir/runs/<name>.json`.
     A finished run is read back, not recomputed; one finished at another budget or preset is refused, not mixed in."""
     out = Path(out_dir) / 'runs' / f'{name}.json'
@@ -310,8 +310,9 @@ def add_bench_parser(sub):
     b = sub.add_parser('bench', help='benchmarks: quality (CIFAR-10, all runs) or speed (training step)')
     bs = b.add_subparsers(dest='bench', required=True)
     q = bs.add_parser('quality', help='train and evaluate every run at an equal budget (resumable)')
-    q.add_argument('--data-root'); q.add_argument('--preset', default='cifar-cpu'); q.add_argument('--images', type=int, default=300_000)
-    q.add_argument('--runs', help='comma-separated subset (default: floors + all 16)'); q.add_argument('--out', default='docs/bench')
+    q.add_argument('--data-root'); q.add_argument('--preset', default='cifar-cpu'); q.add_argument('--images', type=int, default=100_000)
+    q.add_argument('--runs', help='comma-separated subset (default: floors + all 16)')
+    q.add_argument('--out', help='result folder (default: docs/bench/<images/1000>k, one folder per budget)')
     q.add_argument('--set', action='append', metavar='KEY=VALUE')
     q.set_defaults(func=cmd_bench_quality)
     s = bs.add_parser('speed', help='training-step throughput of every run and plain-PyTorch equivalents')
@@ -329,12 +330,16 @@ def cmd_bench_quality(args):
     from m3i_ref.cli import _parse_sets
     overrides = _parse_sets(args.set)
     if args.data_root: overrides['data_root'] = args.data_root
-    runs = args.runs.split(',') if args.runs else ['raw_pixels', 'random', *QUALITY_RUNS]
+    runs = [r.strip() for r in args.runs.split(',')] if args.runs else [*FLOORS, *QUALITY_RUNS]
+    bad = [r for r in runs if r not in (*FLOORS, *QUALITY_RUNS)]
+    if bad: raise ValueError(f"unknown run(s) {', '.join(map(repr, bad))}; choose from {', '.join((*FLOORS, *QUALITY_RUNS))}")
+    make_config(QUALITY_RUNS[0], args.preset, overrides)              # a bad preset or --set fails now, not hours in
+    out = args.out or f'docs/bench/{args.images // 1000}k'
     for r in runs:
-        res = quality_run(r, args.out, args.preset, args.images, overrides)
+        res = quality_run(r, out, args.preset, args.images, overrides)
         print(f"{r:32s} kNN {res['knn_top1']:5.1f}  linear {res['linear_top1']:5.1f}  ({res['seconds']:.0f} s)", flush=True)
-        quality_report(args.out, _command())
-    print(quality_report(args.out, _command()))
+        quality_report(out, _command())
+    print(quality_report(out, _command()))
 
 def cmd_bench_budgets(args): print(budget_report(args.folders, args.out))
 

@@ -43,3 +43,12 @@ def test_quality_run_refuses_a_result_from_another_budget(tmp_path):
     assert quality_run('mim_pixel', tmp_path, images=50_000)['knn_top1'] == 35.0
     with pytest.raises(ValueError, match="holds mim_pixel at 50,000 images seen with preset 'cifar-cpu', but this run asks 100,000"):
         quality_run('mim_pixel', tmp_path, images=100_000)
+
+
+def test_quality_command_refuses_bad_runs_and_settings_before_any_work(tmp_path, capsys):
+    assert main(['bench', 'quality', '--runs', 'random,mim_pixels', '--out', str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown run(s) 'mim_pixels'; choose from raw_pixels, random, " in err and 'mim_pixel,' in err
+    assert main(['bench', 'quality', '--runs', 'random', '--set', 'stepz=1', '--out', str(tmp_path)]) == 2
+    assert "unknown key 'stepz'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
