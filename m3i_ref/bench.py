@@ -8,7 +8,7 @@ __all__ = ['QUALITY_RUNS', 'FLOORS', 'POSTER_IN1K', 'SSP_ROWS', 'machine', 'read
            'speed_report', 'add_bench_parser', 'cmd_bench_quality', 'cmd_bench_budgets', 'cmd_bench_speed']
 
 # %% ../nbs/15_bench.ipynb #19cd82b8
-import json, os, platform, time, datetime, resource, sys
+import contextlib, json, os, platform, time, datetime, resource, sys
 from dataclasses import asdict
 from pathlib import Path
 import torch
@@ -238,7 +238,9 @@ def _time_step(fn, params, steps, warmup, device):
     return (time.perf_counter() - t0) / steps
 
 def _step_flops(fn):
-    with FlopCounterMode(display=False) as fc: fn().backward()
+    "FLOPs of one forward and backward, counted in eager mode (a compiled module is run uncompiled for the count)."
+    stance = getattr(torch.compiler, 'set_stance', None)                       # torch >= 2.6
+    with (stance('force_eager') if stance else contextlib.nullcontext()), FlopCounterMode(display=False) as fc: fn().backward()
     return fc.get_total_flops()
 
 def speed_table(preset='cifar-cpu', batch_size=64, steps=5, warmup=2, methods=None, device=None, bf16=None, compile=False, plain=True, repeats=3):
