@@ -143,3 +143,11 @@ def test_folder_batches_are_the_in_memory_batches_and_resume_mid_run(tmp_path, s
     restarted = Batches(folder, cfg, total)                            # a resumed run starts in the third epoch
     for s in (total - 3, total - 2, total - 1): assert torch.equal(restarted(s)['index'], seen[s]['index'])
     assert torch.equal(restarted(1)['index'], seen[1]['index'])       # and may jump back
+
+def test_compiled_run_writes_a_plain_checkpoint(tmp_path):
+    "compile=True goes through torch.compile (inductor on CPU); its checkpoint loads into an uncompiled model."
+    from m3i_ref.train import model_from_checkpoint
+    s = run('mim_pixel', tmp_path, steps=3, eval_knn=False, compile=True)
+    assert math.isfinite(s['final_loss'])
+    model, cfg = model_from_checkpoint(load_checkpoint(tmp_path / 'checkpoint.pt'))
+    assert cfg.compile and not any('_orig_mod' in k for k in model.state_dict())
