@@ -223,6 +223,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'm3i_ref.train.model_from_checkpoint': ('train.html#model_from_checkpoint', 'm3i_ref/train.py'),
                                'm3i_ref.train.param_groups': ('train.html#param_groups', 'm3i_ref/train.py'),
                                'm3i_ref.train.plot_history': ('train.html#plot_history', 'm3i_ref/train.py'),
+                               'm3i_ref.train.process_batch_indices': ('train.html#process_batch_indices', 'm3i_ref/train.py'),
                                'm3i_ref.train.step_generator': ('train.html#step_generator', 'm3i_ref/train.py'),
                                'm3i_ref.train.total_steps': ('train.html#total_steps', 'm3i_ref/train.py'),
                                'm3i_ref.train.train': ('train.html#train', 'm3i_ref/train.py'),

@@ -40,11 +40,12 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
     """Train run `name` (a method, 'random' or 'raw_pixels') for `images` images seen, evaluate, write `out_dir/runs/<name>.json`.
     A finished run is read back, not recomputed; one finished at another budget or preset is refused, not mixed in."""
     out = Path(out_dir) / 'runs' / f'{name}.json'
+    seen = 0 if name in FLOORS else images
     if out.exists():
-        res, want = json.loads(out.read_text()), 0 if name in FLOORS else images
-        if (res['images_seen'], res['preset']) != (want, preset):
+        res = json.loads(out.read_text())
+        if (res['images_seen'], res['preset']) != (seen, preset):
             raise ValueError(f"{out} holds {name} at {res['images_seen']:,} images seen with preset {res['preset']!r}, but this run asks "
-                             f"{want:,} with {preset!r}: delete that file to rerun it, or write into another folder (--out)")
+                             f"{seen:,} with {preset!r}: delete that file to rerun it, or write into another folder (--out)")
         return res
     t0 = time.time()
     cfg = make_config('classification' if name in FLOORS else name, preset,
@@ -65,7 +66,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
         fte, lte = extract_features(encoder, test_data, mean, std)
     res = dict(run=name, knn_top1=knn_accuracy(ftr, ltr, fte, lte, train_data.num_classes, cfg.knn_k, cfg.knn_t),
                linear_top1=linear_probe(ftr, ltr, fte, lte, train_data.num_classes, epochs=linear_epochs),
-               images_seen=0 if name in FLOORS else images, preset=preset, dataset=cfg.dataset,
+               images_seen=seen, preset=preset, dataset=cfg.dataset,
                test_images=len(test_data), seconds=round(time.time() - t0, 1), config=asdict(cfg), machine=machine(),
                date=datetime.date.today().isoformat())
     _write_json(res, out)
@@ -340,8 +341,8 @@ def cmd_bench_quality(args):
     for r in runs:
         res = quality_run(r, out, args.preset, args.images, overrides)
         print(f"{r:32s} kNN {res['knn_top1']:5.1f}  linear {res['linear_top1']:5.1f}  ({res['seconds']:.0f} s)", flush=True)
-        quality_report(out, _command())
-    print(quality_report(out, _command()))
+        report = quality_report(out, _command())
+    print(report)
 
 def cmd_bench_budgets(args): print(budget_report(args.folders, args.out))
 
@@ -350,6 +351,5 @@ def cmd_bench_speed(args):
                       device=args.device, bf16=args.bf16 or None, compile=args.compile)
     md = speed_report(res, _command())
     tag = f"speed-{args.preset}-{res['device'].split(':')[0]}"
-    Path(args.out).mkdir(parents=True, exist_ok=True)
     atomic_save(md + '\n', Path(args.out) / f'{tag}.md'); _write_json(res, Path(args.out) / f'{tag}.json')
     print(md)

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_ALIASES', 'TrainConfig', 'model_config', 'make_config', 'validate', 'param_groups',
-           'lr_at', 'step_generator', 'total_steps', 'batch_indices', 'load_checkpoint', 'check_model_config',
-           'model_from_checkpoint', 'ProgressBar', 'live_plot', 'StepSampler', 'Batches', 'check_finite', 'load_data',
-           'evaluate_encoder', 'train', 'plot_history']
+           'lr_at', 'step_generator', 'total_steps', 'batch_indices', 'process_batch_indices', 'load_checkpoint',
+           'check_model_config', 'model_from_checkpoint', 'ProgressBar', 'live_plot', 'StepSampler', 'Batches',
+           'check_finite', 'load_data', 'evaluate_encoder', 'train', 'plot_history']
 
 # %% ../nbs/12_train.ipynb #83c06f53
 import json, math, os, sys, time
@@ -167,6 +167,11 @@ def batch_indices(step, num_images, batch_size, seed):
     perm = torch.randperm(num_images, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
     return perm[offset * batch_size:(offset + 1) * batch_size]
 
+def process_batch_indices(step, num_images, batch_size, seed, rank=0, world=1):
+    "This process's slice of global batch `step`: the one sharding rule for in-memory and folder data."
+    b = batch_size // world
+    return batch_indices(step, num_images, batch_size, seed)[rank * b:(rank + 1) * b]
+
 # %% ../nbs/12_train.ipynb #5e3530e2
 def load_checkpoint(path):
     "Read a checkpoint, with a clear error when the file is missing or unreadable."
@@ -226,9 +231,8 @@ class StepSampler(torch.utils.data.Sampler):
     def __init__(self, num_images, batch_size, seed, start, stop, rank=0, world=1):
         self.num_images, self.batch_size, self.seed, self.start, self.stop, self.rank, self.world = num_images, batch_size, seed, start, stop, rank, world
     def __iter__(self):
-        b = self.batch_size // self.world
         for step in range(self.start, self.stop):
-            yield from batch_indices(step, self.num_images, self.batch_size, self.seed)[self.rank * b:(self.rank + 1) * b].tolist()
+            yield from process_batch_indices(step, self.num_images, self.batch_size, self.seed, self.rank, self.world).tolist()
     def __len__(self): return (self.stop - self.start) * (self.batch_size // self.world)
 
 class Batches:
@@ -239,7 +243,7 @@ class Batches:
     def __call__(self, step):
         cfg, b = self.cfg, self.cfg.batch_size // world_size()
         if isinstance(self.data, ImageData):
-            return self.data.batch(batch_indices(step, len(self.data), cfg.batch_size, cfg.seed)[rank() * b:(rank() + 1) * b], variant=step)
+            return self.data.batch(process_batch_indices(step, len(self.data), cfg.batch_size, cfg.seed, rank(), world_size()), variant=step)
         if step != self._next:
             sampler = StepSampler(len(self.data), cfg.batch_size, cfg.seed, step, self.total, rank(), world_size())
             self._it = iter(torch.utils.data.DataLoader(self.data, batch_size=b, sampler=sampler, num_workers=cfg.num_workers, drop_last=True))
