@@ -33,7 +33,7 @@ def cmd_presets(args):
         print(f"{name} ({', '.join(alias)}):"); print('  ' + ' '.join(f'{k}={v}' for k, v in p.items()))
 
 def cmd_train(args):
-    from m3i_ref.train import make_config, train
+    from m3i_ref.train import make_config, train, score_line
     sets = _parse_sets(args.set)
     if args.data_root: sets['data_root'] = args.data_root
     if args.out_dir: sets['out_dir'] = args.out_dir
@@ -42,10 +42,11 @@ def cmd_train(args):
     from m3i_ref.distributed import is_main_process, cleanup_distributed
     if is_main_process():
         print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary.items()}, indent=1))
+        print(f'{cfg.method}: {score_line(summary)}')
     cleanup_distributed()
 
 def cmd_eval(args):
-    from m3i_ref.train import load_checkpoint, model_from_checkpoint, load_data, evaluate_encoder
+    from m3i_ref.train import load_checkpoint, model_from_checkpoint, load_data, evaluate_encoder, knn_floors, score_line
     from m3i_ref.data import atomic_save
     from dataclasses import replace
     ckpt = load_checkpoint(args.ckpt)
@@ -57,10 +58,11 @@ def cmd_eval(args):
         raise ValueError(f'the data has {train_data.num_classes} classes, the checkpoint {cfg.num_classes}')
     mean, std = ckpt['mean'], ckpt['std']
     res = evaluate_encoder(model.encoder, train_data, test_data, mean, std, cfg, finetune_epochs=args.finetune_epochs)
-    res = dict(checkpoint=str(args.ckpt), method=cfg.method, dataset=cfg.dataset, step=ckpt['step'], **res)
+    res = dict(checkpoint=str(args.ckpt), method=cfg.method, dataset=cfg.dataset, step=ckpt['step'], **res,
+               floors=knn_floors(cfg, train_data, test_data, mean, std))
     out = Path(args.out) if args.out else Path(args.ckpt).with_name('eval.json')
     atomic_save(json.dumps(res, indent=1) + '\n', out)
-    print(json.dumps(res, indent=1)); print(f'written to {out}')
+    print(json.dumps(res, indent=1)); print(f'{cfg.method}: {score_line(res)}'); print(f'written to {out}')
 
 def build_parser():
     p = argparse.ArgumentParser('m3i-ref', description='M3I pre-training reference implementation')
