@@ -23,6 +23,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'm3i_ref.bench.machine': ('bench.html#machine', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.orderings': ('bench.html#orderings', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.poster_rank_correlation': ('bench.html#poster_rank_correlation', 'm3i_ref/bench.py'),
+                               'm3i_ref.bench.preset_images': ('bench.html#preset_images', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.quality_report': ('bench.html#quality_report', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.quality_run': ('bench.html#quality_run', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.read_runs': ('bench.html#read_runs', 'm3i_ref/bench.py'),

@@ -9,7 +9,7 @@ def write_runs(folder, images, knn, preset='cifar-cpu'):
     "A result folder as `bench quality` leaves it, with the fields the reports read."
     (folder / 'runs').mkdir(parents=True)
     for name, top1 in knn.items():
-        seen = 0 if name in ('random', 'raw_pixels') else images
+        seen = 0 if name in ('chance', 'random', 'raw_pixels') else images
         (folder / 'runs' / f'{name}.json').write_text(json.dumps(dict(run=name, knn_top1=top1, linear_top1=top1 + 1, images_seen=seen, preset=preset)))
     return folder
 
@@ -48,7 +48,7 @@ def test_quality_run_refuses_a_result_from_another_budget(tmp_path):
 def test_quality_command_refuses_bad_runs_and_settings_before_any_work(tmp_path, capsys):
     assert main(['bench', 'quality', '--runs', 'random,mim_pixels', '--out', str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "unknown run(s) 'mim_pixels'; choose from raw_pixels, random, " in err and 'mim_pixel,' in err
+    assert "unknown run(s) 'mim_pixels'; choose from chance, raw_pixels, random, " in err and 'mim_pixel,' in err
     assert main(['bench', 'quality', '--runs', 'random', '--set', 'stepz=1', '--out', str(tmp_path)]) == 2
     assert "unknown key 'stepz'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
