@@ -57,7 +57,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
         return res
     t0 = time.time()
     cfg = make_config('classification' if name in FLOORS else name, preset,
-                      dict(dict(images_seen=images, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
+                      dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
     train_data, test_data = load_data(cfg)
     mean, std = train_data.mean_std()
     if name == 'chance':                                           # always the majority training class

@@ -23,14 +23,19 @@ def _parse_sets(items):
 
 def cmd_methods(args):
     from m3i_ref.methods import methods_table, defaults_table
+    from m3i_ref.train import PRESET_NOTES
     print(methods_table(markdown=args.markdown))
-    if args.defaults: print(); print(defaults_table())
+    if args.defaults:
+        print(); print(defaults_table())
+        print(); print('| preset | where its training settings come from |'); print('|---|---|')
+        for name, note in PRESET_NOTES.items(): print(f'| {name} | {note} |')
 
 def cmd_presets(args):
-    from m3i_ref.train import PRESETS, PRESET_ALIASES
+    from m3i_ref.train import PRESETS, PRESET_ALIASES, PRESET_NOTES
     for name, p in PRESETS.items():
         alias = [a for a, t in PRESET_ALIASES.items() if t == name]
         print(f"{name} ({', '.join(alias)}):"); print('  ' + ' '.join(f'{k}={v}' for k, v in p.items()))
+        print(f'  source: {PRESET_NOTES[name]}')
 
 def cmd_train(args):
     from m3i_ref.train import make_config, train, score_line
@@ -46,7 +51,7 @@ def cmd_train(args):
     cleanup_distributed()
 
 def cmd_eval(args):
-    from m3i_ref.train import load_checkpoint, model_from_checkpoint, load_data, evaluate_encoder, knn_floors, score_line
+    from m3i_ref.train import load_checkpoint, model_from_checkpoint, load_data, evaluate_encoder, knn_floors, score_line, finite_json
     from m3i_ref.data import atomic_save
     from dataclasses import replace
     ckpt = load_checkpoint(args.ckpt)
@@ -61,8 +66,8 @@ def cmd_eval(args):
     res = dict(checkpoint=str(args.ckpt), method=cfg.method, dataset=cfg.dataset, step=ckpt['step'], **res,
                floors=knn_floors(cfg, train_data, test_data, mean, std))
     out = Path(args.out) if args.out else Path(args.ckpt).with_name('eval.json')
-    atomic_save(json.dumps(res, indent=1) + '\n', out)
-    print(json.dumps(res, indent=1)); print(f'{cfg.method}: {score_line(res)}'); print(f'written to {out}')
+    atomic_save(finite_json(res), out)
+    print(finite_json(res), end=''); print(f'{cfg.method}: {score_line(res)}'); print(f'written to {out}')
 
 def build_parser():
     p = argparse.ArgumentParser('m3i-ref', description='M3I pre-training reference implementation')
@@ -94,4 +99,9 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, KeyError, FloatingPointError) as e:
         print(f'm3i-ref {args.command}: error: {e}', file=sys.stderr)
         return 2
+    except Exception as e:
+        from m3i_ref.train import Interrupted
+        if not isinstance(e, Interrupted): raise
+        print(f'm3i-ref {args.command}: {e}', file=sys.stderr)
+        return 130
     return 0

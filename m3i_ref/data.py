@@ -5,16 +5,18 @@
 # %% auto #0
 __all__ = ['CAPTION_TEMPLATES', 'SHAPE_KINDS', 'SHAPE_FILLS', 'SHAPE_COLOURS', 'SHAPE_POSITIONS', 'DATASETS', 'template_caption',
            'template_captions', 'ImageData', 'make_shapes', 'WordTokenizer', 'data_root', 'cache_dir', 'atomic_save',
-           'decode_folder', 'load_cifar', 'FolderDataset', 'load_dataset']
+           'read_image', 'folder_files', 'folder_fingerprint', 'decode_folder', 'load_cifar', 'FolderDataset',
+           'load_dataset']
 
 # %% ../nbs/01_data.ipynb #85a19a6d
-import os, re, json, hashlib, tempfile
+import os, re, sys, json, hashlib, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 import torch.nn.functional as F
+import numpy as np
 import torchvision
-from torchvision.io import decode_image, decode_jpeg, read_file, ImageReadMode
+from PIL import Image, UnidentifiedImageError
 
 # %% ../nbs/01_data.ipynb #602f8152
 CAPTION_TEMPLATES = ('a photo of the {}.', 'a blurry photo of the {}.', 'a close-up picture of the {}.',
@@ -58,6 +60,12 @@ class ImageData:
         idx = torch.as_tensor(idx, dtype=torch.long)
         return dict(image=self.images[idx], label=self.labels[idx], index=idx,
                     caption=[self.caption(int(i), variant) for i in idx])
+    def subset(self, n, seed=0):
+        "`n` images drawn without replacement by a seeded permutation (the same `n` and `seed` give the same images)."
+        if not 0 < n <= len(self): raise ValueError(f'cannot take {n} images from {self.name}, which has {len(self)}')
+        idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+        caps = None if self.captions is None else [self.captions[i] for i in idx.tolist()]
+        return ImageData(self.images[idx], self.labels[idx], self.classes, caps, self.name)
     def mean_std(self):
         "Per-channel mean and std of (up to 10,000 of) the images in [0, 1]."
         x = self.images[:10_000].float() / 255
@@ -65,7 +73,7 @@ class ImageData:
 
 # %% ../nbs/01_data.ipynb #c52ffff1
 SHAPE_KINDS = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring')
-SHAPE_FILLS = ('plain', 'horizontal stripes', 'vertical stripes', 'checks', 'dots', 'rings')   # fill of each kind, in order
+SHAPE_FILLS = ('no pattern', 'horizontal stripes', 'vertical stripes', 'checks', 'dots', 'rings')   # fill of each kind, in order
 SHAPE_COLOURS = {'pink': (1., .6, .7), 'mint': (.6, 1., .7), 'sky': (.6, .75, 1.), 'lemon': (1., .95, .55),
                  'lilac': (.85, .65, 1.), 'peach': (1., .75, .55), 'aqua': (.55, .95, .95), 'white': (.95, .95, .95)}
 SHAPE_POSITIONS = ('top left', 'top', 'top right', 'left', 'centre', 'right', 'bottom left', 'bottom', 'bottom right')
@@ -157,31 +165,64 @@ def atomic_save(obj, path):
     file and a failed write leaves the old file as it was: `str` as UTF-8 text, `bytes` as they are, anything else with
     `torch.save`. Checkpoints, the data cache, benchmark results and run summaries all go through here."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    for orphan in path.parent.glob(path.name + '.*.tmp'):        # left by a writer killed mid-write (kill -9, power loss)
+        orphan.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + '.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             if isinstance(obj, str): f.write(obj.encode())
             elif isinstance(obj, bytes): f.write(obj)
             else: torch.save(obj, f)
+            f.flush(); os.fsync(f.fileno())                        # the bytes are on disk before the name points at them
+        os.chmod(tmp, 0o666 & ~_umask())                           # as a plain open() would (mkstemp makes 0600)
         os.replace(tmp, path)
+        if hasattr(os, 'O_DIRECTORY'):                             # and the rename itself is durable
+            dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try: os.fsync(dfd)
+            finally: os.close(dfd)
     except BaseException:
         if os.path.exists(tmp): os.remove(tmp)
         raise
 
-def decode_folder(folder, classes=None):
-    "Decode every JPEG/PNG of an ImageFolder tree (`<folder>/<class>/<file>`) into one uint8 tensor; all images must share a size."
+def _umask():
+    mask = os.umask(0); os.umask(mask)
+    return mask
+
+def read_image(path):
+    "An image file as a uint8 (3, H, W) RGB tensor (Pillow); a damaged or non-image file is a `ValueError` that names it."
+    try:
+        with Image.open(path) as im: arr = np.asarray(im.convert('RGB'))
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
+        raise ValueError(f'cannot decode image {path}: {e}. Remove or replace this file') from None
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+
+def folder_files(folder, classes=None):
+    "The image files of an ImageFolder tree and their labels: `(files, labels, classes)`."
     folder = Path(folder)
     classes = classes or sorted(d.name for d in folder.iterdir() if d.is_dir())
     files, labels = [], []
     for c, name in enumerate(classes):
         fs = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))
         files += fs; labels += [c] * len(fs)
+    return files, labels, classes
+
+def folder_fingerprint(folder):
+    "A hash of an ImageFolder tree's listing (paths, sizes, modification times): it changes when any image is added, removed or replaced."
+    files, _, _ = folder_files(folder)
+    h = hashlib.sha1()
+    for f in files:
+        st = f.stat(); h.update(f'{f.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}\n'.encode())
+    return h.hexdigest()[:12]
+
+def decode_folder(folder, classes=None):
+    "Decode every JPEG/PNG of an ImageFolder tree (`<folder>/<class>/<file>`) into one uint8 tensor; all images must share a size."
+    files, labels, classes = folder_files(folder, classes)
     if not files: raise FileNotFoundError(f'no images under {folder}')
-    images = []
-    for s in range(0, len(files), 2048):
-        raw = [read_file(str(f)) for f in files[s:s + 2048]]
-        try: images += decode_jpeg(raw, mode=ImageReadMode.RGB)
-        except RuntimeError: images += [decode_image(r, mode=ImageReadMode.RGB) for r in raw]
+    images = [read_image(f) for f in files]
+    for f, im in zip(files, images):
+        if im.shape != images[0].shape:
+            raise ValueError(f'{f} is {tuple(im.shape[1:])} pixels, {files[0]} is {tuple(images[0].shape[1:])}: '
+                             f'every image of an in-memory folder dataset must have the same size')
     return torch.stack(images), torch.tensor(labels), classes
 
 def _jpeg_candidates(root, name, split):
@@ -198,11 +239,14 @@ def load_cifar(name='cifar10', split='train', root=None, cache=None):
     except (RuntimeError, FileNotFoundError): pass
     for folder in _jpeg_candidates(root, name, split):
         if folder.is_dir() and any(d.is_dir() for d in folder.iterdir()):
-            key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:10]
+            key = hashlib.sha1(f'{folder.resolve()}|{folder_fingerprint(folder)}'.encode()).hexdigest()[:10]
             cached = cache_dir(cache) / f'{name}-{split}-{key}.pt'
+            d = None
             if cached.exists():
-                d = torch.load(cached)
-            else:
+                try: d = torch.load(cached, weights_only=True)
+                except Exception as e:
+                    print(f'the decoded-image cache {cached} is unreadable ({type(e).__name__}); decoding {folder} again', file=sys.stderr)
+            if d is None:
                 images, labels, classes = decode_folder(folder)
                 d = dict(images=images, labels=labels, classes=classes)
                 atomic_save(d, cached)
@@ -240,7 +284,7 @@ class FolderDataset(torch.utils.data.Dataset):
     def all_captions(self):
         return list(self.captions) if self.captions is not None else template_captions(self.classes)
     def __getitem__(self, i):
-        img = decode_image(read_file(str(self.samples[i][0])), mode=ImageReadMode.RGB)
+        img = read_image(self.samples[i][0])
         img = torchvision.transforms.functional.resize(img, self.size, antialias=True)
         return torchvision.transforms.functional.center_crop(img, self.size), self.samples[i][1], i
 
@@ -252,8 +296,12 @@ def load_dataset(name, split='train', root=None, size=32, n=None, seed=0, captio
     if name == 'shapes':
         default_n = 4096 if split == 'train' else 1024
         return make_shapes(n or default_n, size=size, seed=seed if split == 'train' else seed + 10_000)
-    if name in _CIFAR: return load_cifar(name, split, root)
+    if name in _CIFAR:
+        data = load_cifar(name, split, root)
+        return data.subset(n) if n and n != len(data) else data       # a fixed subset (seed 0), the same for every run
     if name == 'folder':
+        if n: raise ValueError(f'train_size/test_size={n}: a folder dataset uses every image under its folder; '
+                               f'only shapes, cifar10 and cifar100 take a size (set train_size=0 and test_size=0)')
         sub = data_root(root) / ('train' if split == 'train' else 'val')
         return FolderDataset(sub, size=size, captions_file=captions_file)
     raise ValueError(f'unknown dataset {name!r}; choose one of {list(DATASETS)}')

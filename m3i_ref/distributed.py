@@ -53,7 +53,8 @@ def setup_distributed():
         return torch.device('cuda' if use_cuda else 'cpu')
     local = int(os.environ.get('LOCAL_RANK', 0))
     if use_cuda: torch.cuda.set_device(local)
-    if not is_distributed(): dist.init_process_group('nccl' if use_cuda else 'gloo')
+    # on GPUs, CPU tensors (logged statistics, the Ctrl-C flag) are reduced by gloo and CUDA tensors by nccl
+    if not is_distributed(): dist.init_process_group('cpu:gloo,cuda:nccl' if use_cuda else 'gloo')
     return torch.device(f'cuda:{local}' if use_cuda else 'cpu')
 
 def cleanup_distributed():

@@ -62,7 +62,7 @@ def test_torchrun_training_matches_one_process(tmp_path):
     one = subprocess.run([sys.executable, script, 'train', *common, '--out-dir', str(tmp_path / 'one')],
                          env=env, capture_output=True, text=True, timeout=300)
     assert one.returncode == 0, one.stderr
-    two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533', script,
+    two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', script,
                           'train', *common, '--out-dir', str(tmp_path / 'two')], env=env, capture_output=True, text=True, timeout=300)
     assert two.returncode == 0, two.stderr
     h1 = torch.load(tmp_path / 'one' / 'checkpoint.pt', weights_only=False)['history']
