@@ -95,6 +95,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'm3i_ref.evaluate': { 'm3i_ref.evaluate.OnlineProbe': ('evaluate.html#onlineprobe', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.OnlineProbe.__init__': ('evaluate.html#onlineprobe.__init__', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.OnlineProbe.step': ('evaluate.html#onlineprobe.step', 'm3i_ref/evaluate.py'),
+                                  'm3i_ref.evaluate.chance_accuracy': ('evaluate.html#chance_accuracy', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.collapse_meter': ('evaluate.html#collapse_meter', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.extract_features': ('evaluate.html#extract_features', 'm3i_ref/evaluate.py'),
                                   'm3i_ref.evaluate.finetune': ('evaluate.html#finetune', 'm3i_ref/evaluate.py'),

@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .data import atomic_save, make_shapes, WordTokenizer
 from .methods import METHODS, Pretrainer, make_slots, ROW
 from .train import make_config, train, load_data, model_config
-from .evaluate import extract_features, knn_accuracy, linear_probe, raw_pixel_features
+from .evaluate import extract_features, knn_accuracy, linear_probe, raw_pixel_features, chance_accuracy
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices
 
@@ -60,10 +60,8 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
                       dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
     train_data, test_data = load_data(cfg)
     mean, std = train_data.mean_std()
-    if name == 'chance':                                           # always the majority training class
-        majority = train_data.labels.bincount(minlength=train_data.num_classes).argmax()
-        acc = 100.0 * (test_data.labels == majority).float().mean().item()
-        ftr = ltr = fte = lte = None
+    if name == 'chance':
+        knn = linear = chance_accuracy(train_data.labels, test_data.labels)
     elif name == 'raw_pixels':
         ftr, ltr = raw_pixel_features(train_data); fte, lte = raw_pixel_features(test_data)
     else:
@@ -76,8 +74,10 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
             encoder = model_from_checkpoint(load_checkpoint(Path(cfg.out_dir) / 'checkpoint.pt'))[0].encoder
         ftr, ltr = extract_features(encoder, train_data, mean, std)
         fte, lte = extract_features(encoder, test_data, mean, std)
-    res = dict(run=name, knn_top1=acc if name == 'chance' else knn_accuracy(ftr, ltr, fte, lte, train_data.num_classes, cfg.knn_k, cfg.knn_t),
-               linear_top1=acc if name == 'chance' else linear_probe(ftr, ltr, fte, lte, train_data.num_classes, epochs=linear_epochs),
+    if name != 'chance':
+        knn = knn_accuracy(ftr, ltr, fte, lte, train_data.num_classes, cfg.knn_k, cfg.knn_t)
+        linear = linear_probe(ftr, ltr, fte, lte, train_data.num_classes, epochs=linear_epochs)
+    res = dict(run=name, knn_top1=knn, linear_top1=linear,
                images_seen=seen, preset=preset, dataset=cfg.dataset,
                test_images=len(test_data), seconds=round(time.time() - t0, 1), config=asdict(cfg), machine=machine(),
                date=datetime.date.today().isoformat())

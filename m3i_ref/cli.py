@@ -51,7 +51,7 @@ def cmd_train(args):
     cleanup_distributed()
 
 def cmd_eval(args):
-    from m3i_ref.train import load_checkpoint, model_from_checkpoint, load_data, evaluate_encoder, knn_floors, score_line, finite_json
+    from m3i_ref.train import load_checkpoint, model_from_checkpoint, load_data, evaluate_encoder, score_line, finite_json
     from m3i_ref.data import atomic_save
     from dataclasses import replace
     ckpt = load_checkpoint(args.ckpt)
@@ -63,8 +63,7 @@ def cmd_eval(args):
         raise ValueError(f'the data has {train_data.num_classes} classes, the checkpoint {cfg.num_classes}')
     mean, std = ckpt['mean'], ckpt['std']
     res = evaluate_encoder(model.encoder, train_data, test_data, mean, std, cfg, finetune_epochs=args.finetune_epochs)
-    res = dict(checkpoint=str(args.ckpt), method=cfg.method, dataset=cfg.dataset, step=ckpt['step'], **res,
-               floors=knn_floors(cfg, train_data, test_data, mean, std))
+    res = dict(checkpoint=str(args.ckpt), method=cfg.method, dataset=cfg.dataset, step=ckpt['step'], **res)
     out = Path(args.out) if args.out else Path(args.ckpt).with_name('eval.json')
     atomic_save(finite_json(res), out)
     print(finite_json(res), end=''); print(f'{cfg.method}: {score_line(res)}'); print(f'written to {out}')

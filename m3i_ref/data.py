@@ -266,9 +266,8 @@ class FolderDataset(torch.utils.data.Dataset):
     def __init__(self, root, size=224, captions_file=None):
         self.root, self.size = Path(root), size
         if not self.root.is_dir(): raise FileNotFoundError(f'image folder {self.root} does not exist')
-        self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir())
-        self.samples = [(p, c) for c, name in enumerate(self.classes) for p in sorted((self.root / name).iterdir())
-                        if p.suffix.lower() in ('.jpg', '.jpeg', '.png')]
+        files, labels, self.classes = folder_files(self.root)
+        self.samples = list(zip(files, labels))
         if not self.samples: raise FileNotFoundError(f'no images in class folders under {self.root}')
         self.captions = None
         if captions_file is not None:

@@ -15,11 +15,11 @@ import matplotlib.pyplot as plt
 from .data import make_shapes, WordTokenizer
 from .views import patchify, unpatchify, mosaic
 from .methods import ROW, ModelConfig, Pretrainer, make_slots
-from .train import make_config, train, load_checkpoint, model_from_checkpoint
+from .train import make_config, train, load_checkpoint, model_from_checkpoint, PRESETS
 
 # %% ../nbs/08_supervised_clip.ipynb #a13b371f
 _DATA = {}
-def lesson_data(train_size=4096, test_size=1024):
+def lesson_data(train_size=PRESETS['toy']['train_size'], test_size=PRESETS['toy']['test_size']):
     "Shapes train/test splits, tokenizer, mean and std (cached)."
     key = (train_size, test_size)
     if key not in _DATA:
@@ -31,9 +31,8 @@ def quick_run(method, steps=None, in_test=False, **overrides):
     """Train `method` on shapes with the toy preset (its 500 steps unless `steps`); returns (model, summary), the summary
     with the kNN floors of the data. The same run as `m3i-ref train --method METHOD --preset toy` and the toy benchmark.
     Tiny when `in_test`."""
-    from m3i_ref.train import PRESETS
-    train_size, test_size = (256, 128) if in_test else (PRESETS['toy']['train_size'], PRESETS['toy']['test_size'])
-    data = lesson_data(train_size, test_size)
+    data = lesson_data(256, 128) if in_test else lesson_data()
+    train_size, test_size = len(data[0]), len(data[1])
     cfg = make_config(method, 'toy', dict(dict(steps=10 if in_test else steps or PRESETS['toy']['steps'], train_size=train_size,
                                                test_size=test_size, out_dir=tempfile.mkdtemp(prefix=f'{method}-'), progress=False), **overrides))
     summary = train(cfg, data=data[:2])
@@ -69,7 +68,7 @@ def plot_floors(summaries, ax=None, highlight=('m3i', 'm3i_nomix')):
 @torch.no_grad()
 def peek(model, row, n=8, seed=0, slot='a'):
     "One batch through `model`: the slots, and for `row` on `slot` its prediction and target representation."
-    train_data, _, tok, mean, std = lesson_data(*getattr(model, 'lesson_sizes', (4096, 1024)))
+    train_data, _, tok, mean, std = lesson_data(*getattr(model, 'lesson_sizes', ()))
     slots = make_slots(model.cfg, train_data.batch(torch.arange(n)), mean, std, torch.Generator().manual_seed(seed), tok)
     enc = model.encode(slots)
     head = model.heads[row]

@@ -21,7 +21,7 @@ from .data import load_dataset, ImageData, WordTokenizer, atomic_save, cache_dir
 from .views import ViewConfig
 from .methods import ModelConfig, Pretrainer, make_slots, canonical_method
 from .targets import ema_momentum
-from .evaluate import extract_features, knn_accuracy, linear_probe, finetune, OnlineProbe, collapse_meter, raw_pixel_features
+from .evaluate import extract_features, knn_accuracy, linear_probe, finetune, OnlineProbe, collapse_meter, raw_pixel_features, chance_accuracy
 from .vit import ViT
 from .distributed import setup_distributed, rank, world_size, is_main_process, is_distributed, all_reduce_mean
 
@@ -139,11 +139,10 @@ def validate(cfg):
                     test_size=0, num_workers=0, min_lr=0, weight_decay=0, clip_grad=0, decoder_depth=0, text_depth=0)
     for key, low in at_least.items():
         if getattr(cfg, key) < low: raise ValueError(f'{key}={getattr(cfg, key)} must be >= {low}')
-    for key, low, high in [('blr', 0, None), ('knn_t', 0, None), ('crop_min', 0, 1), ('warmup', None, 1), ('ema_base', None, 1)]:
-        v = getattr(cfg, key)
-        if (low is not None and not v > low) or (high is not None and not v <= high) or (key == 'warmup' and v < 0) or (key == 'ema_base' and v < 0):
-            span = {'blr': '> 0', 'knn_t': '> 0', 'crop_min': 'in (0, 1]', 'warmup': 'in [0, 1]', 'ema_base': 'in [0, 1]'}[key]
-            raise ValueError(f'{key}={v} must be {span}')
+    positive, share = (lambda v: v > 0, '> 0'), (lambda v: 0 <= v <= 1, 'in [0, 1]')
+    ranges = dict(blr=positive, knn_t=positive, warmup=share, ema_base=share, crop_min=(lambda v: 0 < v <= 1, 'in (0, 1]'))
+    for key, (ok, span) in ranges.items():
+        if not ok(getattr(cfg, key)): raise ValueError(f'{key}={getattr(cfg, key)} must be {span}')
     if cfg.img_size % cfg.patch: raise ValueError(f'img_size={cfg.img_size} is not divisible by patch={cfg.patch}')
     if cfg.precision not in ('auto', 'bf16', 'fp32'): raise ValueError(f"precision={cfg.precision!r}; choose 'auto', 'bf16' or 'fp32'")
     if cfg.dataset not in ('shapes', 'cifar10', 'cifar100', 'folder'):
@@ -312,23 +311,24 @@ def load_data(cfg):
     return train, test
 
 def evaluate_encoder(encoder, train, test, mean, std, cfg, device='cpu', finetune_epochs=0):
-    "kNN (and optionally linear-probe and fine-tuning) top-1 of the encoder's global feature on the test split."
+    "kNN (and optionally linear-probe and fine-tuning) top-1 of the encoder's global feature on the test split, with the kNN floors."
     ftr, ltr = extract_features(encoder, train, mean, std, device=device)
     fte, lte = extract_features(encoder, test, mean, std, device=device)
     out = {'knn_top1': knn_accuracy(ftr, ltr, fte, lte, train.num_classes, cfg.knn_k, cfg.knn_t), 'collapse': collapse_meter(fte)}
     if cfg.eval_linear: out['linear_top1'] = linear_probe(ftr, ltr, fte, lte, train.num_classes)
     if finetune_epochs: out['finetune_top1'] = finetune(encoder, train, test, mean, std, finetune_epochs, device=device)
+    out['floors'] = knn_floors(cfg, train, test, mean, std, device)      # the kNN score means something only next to these
     return out
 
 FLOOR_NAMES = {'raw_pixels': 'raw pixels', 'random_init': 'random init', 'chance': 'chance'}
 
+FLOORS_VERSION = 1
+
 def _floors_key(cfg, train, test):
     "What the floors depend on: the data (name, sizes, seed, a fingerprint of the pixels), the architecture and the kNN protocol."
-    fp = lambda d: hashlib.sha1(d.images[:: max(1, len(d) // 64)].numpy().tobytes()).hexdigest()[:12] if isinstance(d, ImageData) else len(d)
+    fp = lambda d: hashlib.sha1(d.images[:: max(1, len(d) // 64)].numpy().tobytes()).hexdigest()[:12]
     parts = (FLOORS_VERSION, cfg.dataset, len(train), len(test), fp(train), fp(test), cfg.vit, cfg.img_size, cfg.patch, cfg.seed, cfg.knn_k, cfg.knn_t)
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
-
-FLOORS_VERSION = 1
 
 def knn_floors(cfg, train, test, mean, std, device='cpu', cache=True):
     """The floors every kNN score stands next to, under the run's kNN protocol (k, t) on the same split: `chance` (always
@@ -339,8 +339,7 @@ def knn_floors(cfg, train, test, mean, std, device='cpu', cache=True):
     if cache and path.exists():
         try: return json.loads(path.read_text())
         except ValueError: pass                                   # a damaged cache file is recomputed
-    majority = train.labels.bincount(minlength=train.num_classes).argmax()
-    out = {'chance': 100.0 * (test.labels == majority).float().mean().item()}
+    out = {'chance': chance_accuracy(train.labels, test.labels)}
     (ftr, ltr), (fte, lte) = raw_pixel_features(train), raw_pixel_features(test)
     out['raw_pixels'] = knn_accuracy(ftr, ltr, fte, lte, train.num_classes, cfg.knn_k, cfg.knn_t)
     with torch.random.fork_rng(devices=[]):
@@ -493,7 +492,6 @@ def train(cfg, callback=None, data=None):
     if is_main_process():
         if cfg.eval_knn and isinstance(test_data, (ImageData, torch.utils.data.Dataset)):
             summary.update(evaluate_encoder(model.encoder, train_data, test_data, mean, std, cfg, device))
-            summary['floors'] = knn_floors(cfg, train_data, test_data, mean, std, device)
         plot_history(history, out_dir / 'loss.png', title=f'{cfg.method}: ' + score_line(summary))
         summary['plot'] = str(out_dir / 'loss.png')
         atomic_save(finite_json(dict(summary, config=asdict(cfg))), out_dir / 'summary.json')

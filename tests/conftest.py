@@ -21,3 +21,20 @@ def private_cache(tmp_path_factory):
     yield
     if old is None: os.environ.pop('M3I_CACHE', None)
     else: os.environ['M3I_CACHE'] = old
+
+def _write_image_folder(root, data, per_split=24, classes=3):
+    "An ImageFolder tree (train/ and val/) of `data`'s first images as PNGs, and a captions file: the ImageNet-style layout."
+    from PIL import Image
+    for split in ('train', 'val'):
+        for c in data.classes[:classes]: (root / 'imgs' / split / c).mkdir(parents=True)
+        for i in range(per_split):
+            c = data.classes[int(data.labels[i]) % classes]
+            Image.fromarray(data.images[i].permute(1, 2, 0).numpy()).save(root / 'imgs' / split / c / f'{i}.png')
+    (root / 'caps.tsv').write_text('\n'.join(f'{c}/{i}.png\ta picture of a {c}' for i in range(per_split) for c in data.classes[:classes]))
+    return root / 'imgs', root / 'caps.tsv'
+
+
+@pytest.fixture(scope='session')
+def write_image_folder():
+    "The ImageNet-style layout writer, for the tests that train from a folder."
+    return _write_image_folder

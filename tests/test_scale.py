@@ -2,20 +2,14 @@
 import math
 import pytest
 import torch
-from PIL import Image
 from m3i_ref.train import make_config, train, load_checkpoint
 from m3i_ref.data import make_shapes
 
 @pytest.mark.slow
-def test_imagenet_vitb_preset_takes_two_steps_on_cpu(tmp_path):
+def test_imagenet_vitb_preset_takes_two_steps_on_cpu(tmp_path, write_image_folder):
     "Two steps of M3I with category and text targets on a 224 px ImageFolder made here: the sizes fit together."
-    data = make_shapes(8, size=224, seed=0)
-    for split in ('train', 'val'):
-        for i in range(len(data)):
-            d = tmp_path / 'imgs' / split / data.classes[int(data.labels[i])]; d.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(data.images[i].permute(1, 2, 0).numpy()).save(d / f'{i}.jpg')
-    (tmp_path / 'caps.tsv').write_text(''.join(f'{data.classes[int(data.labels[i])]}/{i}.jpg\t{data.captions[i]}\n' for i in range(len(data))))
-    cfg = make_config('m3i', 'imagenet-vitb', dict(data_root=str(tmp_path / 'imgs'), captions_file=str(tmp_path / 'caps.tsv'),
+    imgs, caps = write_image_folder(tmp_path, make_shapes(8, size=224, seed=0), per_split=8)
+    cfg = make_config('m3i', 'imagenet-vitb', dict(data_root=str(imgs), captions_file=str(caps),
                                                    semantic='both', steps=2, batch_size=2, num_workers=0, eval_knn=False,
                                                    progress=False, log_every=1, out_dir=str(tmp_path / 'run')))
     assert (cfg.vit, cfg.img_size, cfg.patch, cfg.decoder_dim, cfg.text_depth) == ('base', 224, 16, 768, 12)

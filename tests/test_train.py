@@ -116,18 +116,7 @@ def test_cli_train_and_eval(tmp_path, capsys):
     assert main(['train', '--set', 'oops']) == 2
     assert "--set expects key=value, got 'oops'" in capsys.readouterr().err
 
-def write_image_folder(root, data, per_split=24, classes=3):
-    "An ImageFolder tree (train/ and val/) of `data`'s first images as PNGs, and a captions file: the ImageNet-style layout."
-    from PIL import Image
-    for split in ('train', 'val'):
-        for c in data.classes[:classes]: (root / 'imgs' / split / c).mkdir(parents=True)
-        for i in range(per_split):
-            c = data.classes[int(data.labels[i]) % classes]
-            Image.fromarray(data.images[i].permute(1, 2, 0).numpy()).save(root / 'imgs' / split / c / f'{i}.png')
-    (root / 'caps.tsv').write_text('\n'.join(f'{c}/{i}.png\ta picture of a {c}' for i in range(per_split) for c in data.classes[:classes]))
-    return root / 'imgs', root / 'caps.tsv'
-
-def test_imagefolder_data_trains_through_a_dataloader(tmp_path, shapes):
+def test_imagefolder_data_trains_through_a_dataloader(tmp_path, shapes, write_image_folder):
     "The ImageNet-style path: an ImageFolder tree with a captions file, decoded per sample by two DataLoader workers."
     imgs, caps = write_image_folder(tmp_path, shapes[0])
     s = train(make_config('m3i', 'toy', dict(dataset='folder', data_root=str(imgs), captions_file=str(caps), train_size=0, test_size=0,
@@ -135,7 +124,7 @@ def test_imagefolder_data_trains_through_a_dataloader(tmp_path, shapes):
                                               out_dir=str(tmp_path / 'run'))))
     assert math.isfinite(s['final_loss']) and 0 <= s['knn_top1'] <= 100
 
-def test_folder_batches_are_the_in_memory_batches_and_resume_mid_run(tmp_path, shapes):
+def test_folder_batches_are_the_in_memory_batches_and_resume_mid_run(tmp_path, shapes, write_image_folder):
     "Folder data sees the images `batch_indices` gives in-memory data at every step, across epochs and after a restart."
     from m3i_ref.data import load_dataset
     from m3i_ref.train import Batches, batch_indices
