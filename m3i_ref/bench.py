@@ -4,9 +4,8 @@
 
 # %% auto #0
 __all__ = ['QUALITY_RUNS', 'FLOORS', 'DATA_NAMES', 'POSTER_IN1K', 'SSP_ROWS', 'machine', 'preset_images', 'read_runs',
-           'quality_run', 'poster_rank_correlation', 'orderings', 'quality_report', 'budget_report', 'PlainMAE',
-           'PlainBYOL', 'PlainSupervised', 'speed_table', 'speed_report', 'add_bench_parser', 'cmd_bench_quality',
-           'cmd_bench_budgets', 'cmd_bench_speed']
+           'quality_run', 'poster_rank_correlation', 'orderings', 'quality_report', 'budget_report', 'seed_report',
+           'PlainMAE', 'PlainBYOL', 'PlainSupervised', 'speed_table', 'speed_report']
 
 # %% ../nbs/15_bench.ipynb #19cd82b8
 import contextlib, json, os, platform, time, datetime, resource, sys
@@ -17,11 +16,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from .data import atomic_save, make_shapes, WordTokenizer
-from .methods import METHODS, Pretrainer, make_slots, ROW
+from .methods import METHODS, Pretrainer, make_slots, ROW, ROW_OPTIONS, M3I_POSTER_TOP1
 from .train import make_config, train, load_data, model_config
 from .evaluate import extract_features, knn_accuracy, linear_probe, raw_pixel_features, chance_accuracy
 from .likelihoods import mse_loss, cosine_loss
-from .views import patchify, visible_indices
+from .views import patchify, visible_indices, abs_pos_embed
+from .vit import Block
 
 # %% ../nbs/15_bench.ipynb #4775f973
 QUALITY_RUNS = METHODS                           # the 14 rows, m3i, m3i_nomix
@@ -56,6 +56,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
                              f"{seen:,} with {preset!r}: delete that file to rerun it, or write into another folder (--out)")
         return res
     t0 = time.time()
+    if name in FLOORS: overrides = {k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS}   # floors train nothing
     cfg = make_config('classification' if name in FLOORS else name, preset,
                       dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
     train_data, test_data = load_data(cfg)
@@ -84,10 +85,8 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
     _write_json(res, out)
     return res
 
-POSTER_IN1K = {  # the poster's "Compare 12 SSP methods" (ViT-B, ImageNet fine-tuning top-1) and the multi-target ablation
-    'autoencoder': 77.5, 'dense_distillation': 78.8, 'global_distillation': 77.1, 'mim_pixel': 83.1, 'mim_feature': 83.3,
-    'mim_global': 83.2, 'novel_view_synthesis': 78.8, 'dense_instance_discrimination': 83.2, 'instance_discrimination': 83.0,
-    'sim_pixel': 78.9, 'sim_feature': 83.7, 'sim_global': 82.9, 'classification': 81.8, 'm3i_nomix': 83.7, 'm3i': 83.9}
+# the poster's ImageNet top-1 (ViT-B, fine-tuned), read from the rows and the M3I recipes: a new row without one is skipped
+POSTER_IN1K = {**{r.name: r.poster_top1 for r in ROW.values() if r.poster_top1 is not None}, **M3I_POSTER_TOP1}
 SSP_ROWS = [r.name for r in ROW.values() if r.family in ('intra-view', 'inter-view')]
 
 def _spearman(a, b):
@@ -97,7 +96,7 @@ def _spearman(a, b):
 
 def poster_rank_correlation(runs, metric='knn_top1'):
     "Spearman correlation between the poster's ImageNet top-1 and ours over the self-supervised rows run (None under 3 rows)."
-    ssp = [r for r in SSP_ROWS if r in runs]
+    ssp = [r for r in SSP_ROWS if r in runs and r in POSTER_IN1K]
     return _spearman([POSTER_IN1K[r] for r in ssp], [runs[r][metric] for r in ssp]) if len(ssp) >= 3 else None
 
 def orderings(runs, metric='knn_top1'):
@@ -211,15 +210,64 @@ def budget_report(out_dirs, out_dir):
     ax.set_xlabel('kNN top-1 (%)'); fig.tight_layout(); fig.savefig(out_dir / 'budgets.png', dpi=90); plt.close(fig)
     return '\n'.join(lines)
 
+# %% ../nbs/15_bench.ipynb #e299fd37
+def seed_report(out_dirs, out_path, metric='knn_top1', command=''):
+    """The same runs at several seeds (one `bench quality` folder per seed, same preset and budget): mean and spread
+    (min to max) per run, and each of the poster's orderings as holds / does not hold / **unresolved** (the ranges overlap).
+    Writes `out_path` (.md) and the same name with .json."""
+    sets = [(str(d), read_runs(d)) for d in out_dirs]
+    seeds = {d: {r['config']['seed'] for r in rs.values() if 'config' in r} for d, rs in sets}
+    flat = [s for d, _ in sets for s in seeds[d]]
+    if len(set(flat)) < len(flat) or len(sets) < 2 or len(seeds) < len(sets):
+        raise ValueError(f'seed_report needs folders of different seeds, got {[(d, sorted(seeds[d])) for d, _ in sets]}')
+    budget = {(r['images_seen'], r['preset']) for _, rs in sets for r in rs.values() if r['run'] not in FLOORS}
+    if len(budget) > 1: raise ValueError(f'the folders mix budgets or presets: {sorted(budget)}')
+    names = [n for n in QUALITY_RUNS if all(n in rs for _, rs in sets)]
+    table = {n: [rs[n][metric] for _, rs in sets] for n in names}
+    stats = {n: dict(values=v, mean=sum(v) / len(v), low=min(v), high=max(v)) for n, v in table.items()}
+    lines = [f'# The same runs at {len(sets)} seeds ({metric})', '', f'Command: `{command}`' if command else '', '',
+             'Folders: ' + ', '.join(f'`{d}` (seed {sorted(seeds[d])[0]})' for d, _ in sets) + '.', '',
+             '| run | ' + ' | '.join(f'seed {sorted(seeds[d])[0]}' for d, _ in sets) + ' | mean | spread (max - min) |',
+             '|---|' + '---|' * (len(sets) + 2)]
+    for n, s in stats.items():
+        lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |")
+    verdicts = []
+    for text, _, _ in orderings({n: {metric: s['mean']} for n, s in stats.items()}, metric):
+        if '>' not in text or 'floor' in text: continue
+        a, b = text.split(' ')[0], text.split(' ')[2]
+        if a not in stats or b not in stats: continue
+        sa, sb = stats[a], stats[b]
+        verdict = 'holds' if sa['low'] > sb['high'] else 'does not hold' if sa['high'] < sb['low'] else 'unresolved'
+        verdicts.append(dict(claim=text, verdict=verdict, a=sa['mean'], b=sb['mean']))
+    if verdicts:
+        lines += ['', '| ordering | mean vs mean | over all seeds |', '|---|---|---|']
+        lines += [f"| {v['claim']} | {v['a']:.1f} vs {v['b']:.1f} | {v['verdict']} |" for v in verdicts]
+    out_path = Path(out_path)
+    atomic_save('\n'.join(lines) + '\n', out_path)
+    _write_json(dict(folders=[d for d, _ in sets], metric=metric, runs=stats, orderings=verdicts), out_path.with_suffix('.json'))
+    return '\n'.join(lines)
+
 # %% ../nbs/15_bench.ipynb #87b1a50f
 class PlainMAE(nn.Module):
-    "Plain MIM-pixel step: encoder on visible patches, a decoder with absolute queries, MSE on masked normalised patches."
-    def __init__(self, model):
+    """MAE's step as MAE designs it: the encoder on visible patches; its tokens scattered back into a full sequence with a
+    mask token at every hidden position, [CLS] in front, fixed positions added; decoder blocks; MSE on the hidden,
+    normalised patches. Its own decoder (same width and depth as the row's), built from plain torch and the ViT `Block`."""
+    def __init__(self, encoder, patch, dim=64, depth=1, heads=2):
         super().__init__()
-        self.encoder, self.decoder, self.patch = model.encoder, model.heads['mim_pixel'].predictor, model.cfg.patch
+        self.encoder, self.patch, grid = encoder, patch, encoder.grid
+        self.embed = nn.Linear(encoder.dim, dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.register_buffer('pos', torch.cat([torch.zeros(1, dim), abs_pos_embed(grid, dim)])[None], persistent=False)
+        self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(depth))
+        self.norm, self.pred = nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, patch * patch * 3)
     def forward(self, view, mask):
         enc = self.encoder(view, visible_indices(mask))
-        pred = self.decoder(enc.dense, enc.positions)
+        x = self.embed(torch.cat([enc.cls[:, None], enc.dense], 1))
+        full = self.mask_token.expand(len(x), mask.shape[1], -1).clone()
+        full.scatter_(1, enc.positions[..., None].expand(-1, -1, x.shape[-1]), x[:, 1:])   # "unshuffle"
+        x = torch.cat([x[:, :1], full], 1) + self.pos
+        for blk in self.blocks: x, _ = blk(x)
+        pred = self.pred(self.norm(x))[:, 1:]
         t = patchify(view, self.patch); t = (t - t.mean(-1, keepdim=True)) / (t.var(-1, keepdim=True) + 1e-6).sqrt()
         return (((pred - t) ** 2).mean(-1) * mask).sum() / mask.sum()
 
@@ -291,13 +339,15 @@ def speed_table(preset='cifar-cpu', batch_size=64, steps=5, warmup=2, methods=No
         measure(m, model, lambda: model(slots)['loss'])
         if not plain: continue
         a = slots['a']
-        if m == 'mim_pixel': pm = PlainMAE(model); measure('plain:mim_pixel', model, lambda: pm(a.views.input_view, a.mask))
-        if m == 'classification': pm = PlainSupervised(model); measure('plain:classification', model, lambda: pm(a.views.input_view, a.labels))
+        if m == 'mim_pixel':
+            pm = PlainMAE(model.encoder, cfg.patch, cfg.decoder_dim, cfg.decoder_depth, cfg.decoder_heads).to(device)
+            measure('plain:mim_pixel', pm, lambda: pm(a.views.input_view, a.mask))
+        if m == 'classification': pm = PlainSupervised(model); measure('plain:classification', pm, lambda: pm(a.views.input_view, a.labels))
         if m == 'instance_discrimination':
             cfg.id_variant = 'byol'; torch.manual_seed(0); model = Pretrainer(cfg).to(device)
             slots = make_slots(cfg, batch, mean, std, torch.Generator().manual_seed(0), tok, device=device); a = slots['a']
             measure('instance_discrimination(byol)', model, lambda: model(slots)['loss'])
-            pm = PlainBYOL(model); measure('plain:instance_discrimination(byol)', model, lambda: pm(a.views.input_view, a.views.target_view))
+            pm = PlainBYOL(model); measure('plain:instance_discrimination(byol)', pm, lambda: pm(a.views.input_view, a.views.target_view))
     return dict(preset=preset, batch_size=batch_size, device=str(device), bf16=bf16, compile=compile, machine=machine(),
                 date=datetime.date.today().isoformat(), rows=rows)
 
@@ -324,51 +374,3 @@ def speed_report(result, command=''):
                       f"(mim_feature + sim_feature + classification) {s:.1f} ms: {rows['m3i']['ms_per_step'] / s:.2f}x."]
     result['plain_ratio'] = ratios
     return '\n'.join(lines)
-
-# %% ../nbs/15_bench.ipynb #76942776
-def add_bench_parser(sub):
-    b = sub.add_parser('bench', help='benchmarks: quality (CIFAR-10, all runs) or speed (training step)')
-    bs = b.add_subparsers(dest='bench', required=True)
-    q = bs.add_parser('quality', help='train and evaluate every run at an equal budget (resumable)')
-    q.add_argument('--data-root'); q.add_argument('--preset', default='cifar-cpu')
-    q.add_argument('--images', type=int, help="images seen per run (default: the preset's own length, e.g. toy 32,000; else 100,000)")
-    q.add_argument('--runs', help='comma-separated subset (default: floors + all 16)')
-    q.add_argument('--out', help='result folder (default: docs/bench/<images/1000>k, one folder per budget)')
-    q.add_argument('--set', action='append', metavar='KEY=VALUE')
-    q.set_defaults(func=cmd_bench_quality)
-    s = bs.add_parser('speed', help='training-step throughput of every run and plain-PyTorch equivalents')
-    s.add_argument('--preset', default='cifar-cpu'); s.add_argument('--batch-size', type=int, default=64)
-    s.add_argument('--steps', type=int, default=5); s.add_argument('--device'); s.add_argument('--bf16', action='store_true')
-    s.add_argument('--compile', action='store_true'); s.add_argument('--methods'); s.add_argument('--out', default='docs/bench')
-    s.set_defaults(func=cmd_bench_speed)
-    g = bs.add_parser('budgets', help='the results of several `bench quality` folders (one budget each) side by side')
-    g.add_argument('folders', nargs='+', help='folders written by `bench quality --out`'); g.add_argument('--out', default='docs/bench')
-    g.set_defaults(func=cmd_bench_budgets)
-
-def _command(): return 'm3i-ref ' + ' '.join(sys.argv[1:])
-
-def cmd_bench_quality(args):
-    from m3i_ref.cli import _parse_sets
-    overrides = _parse_sets(args.set)
-    if args.data_root: overrides['data_root'] = args.data_root
-    runs = [r.strip() for r in args.runs.split(',')] if args.runs else [*FLOORS, *QUALITY_RUNS]
-    bad = [r for r in runs if r not in (*FLOORS, *QUALITY_RUNS)]
-    if bad: raise ValueError(f"unknown run(s) {', '.join(map(repr, bad))}; choose from {', '.join((*FLOORS, *QUALITY_RUNS))}")
-    make_config(QUALITY_RUNS[0], args.preset, overrides)              # a bad preset or --set fails now, not hours in
-    images = args.images or preset_images(args.preset) or 100_000
-    out = args.out or ('docs/bench/toy' if args.preset == 'toy' and not args.images else f'docs/bench/{images // 1000}k')
-    for r in runs:
-        res = quality_run(r, out, args.preset, images, overrides)
-        print(f"{r:32s} kNN {res['knn_top1']:5.1f}  linear {res['linear_top1']:5.1f}  ({res['seconds']:.0f} s)", flush=True)
-        report = quality_report(out, _command())
-    print(report)
-
-def cmd_bench_budgets(args): print(budget_report(args.folders, args.out))
-
-def cmd_bench_speed(args):
-    res = speed_table(args.preset, args.batch_size, args.steps, methods=args.methods.split(',') if args.methods else None,
-                      device=args.device, bf16=args.bf16 or None, compile=args.compile)
-    md = speed_report(res, _command())
-    tag = f"speed-{args.preset}-{res['device'].split(':')[0]}"
-    atomic_save(md + '\n', Path(args.out) / f'{tag}.md'); _write_json(res, Path(args.out) / f'{tag}.json')
-    print(md)

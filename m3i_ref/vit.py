@@ -58,6 +58,7 @@ class EncoderOutput:
     cls: torch.Tensor
     global_feature: torch.Tensor
     attention: list = None
+    layers: list = None          # each block's patch tokens before the final norm (B, Nk, D), when asked for
 
 class ViT(nn.Module):
     "Vision Transformer encoder $f_\\theta$. `keep` (B, Nk) lists the patches to encode; the others are dropped."
@@ -87,19 +88,21 @@ class ViT(nn.Module):
         if name not in VIT_SIZES: raise ValueError(f'unknown ViT size {name!r}; choose one of {list(VIT_SIZES)}')
         dim, depth, heads = VIT_SIZES[name]
         return cls(img_size, patch, dim, depth, heads, **kwargs)
-    def forward(self, images, keep=None, return_attention=False):
+    def forward(self, images, keep=None, return_attention=False, return_layers=False):
         b = images.shape[0]
         x = rearrange(self.patch_embed(images), 'b d h w -> b (h w) d') + self.pos_embed[:, 1:]
         positions = torch.arange(self.num_patches, device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
         if keep is not None: x = torch.gather(x, 1, positions[..., None].expand(-1, -1, self.dim))
         x = torch.cat([(self.cls_token + self.pos_embed[:, :1]).expand(b, -1, -1), x], 1)
-        maps = []
+        maps, layers = [], []
         for blk in self.blocks:
             x, attn = blk(x, return_attention)
             maps.append(attn)
+            if return_layers: layers.append(x[:, 1:])
         x = self.norm(x)
         dense = x[:, 1:]
-        return EncoderOutput(dense, positions, x[:, 0], dense.mean(1), maps if return_attention else None)
+        return EncoderOutput(dense, positions, x[:, 0], dense.mean(1), maps if return_attention else None,
+                             layers if return_layers else None)
 
 def count_parameters(module, trainable_only=False):
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

@@ -52,3 +52,24 @@ def test_quality_command_refuses_bad_runs_and_settings_before_any_work(tmp_path,
     assert main(['bench', 'quality', '--runs', 'random', '--set', 'stepz=1', '--out', str(tmp_path)]) == 2
     assert "unknown key 'stepz'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def write_seed(folder, seed, knn, images=100_000):
+    write_runs(folder, images, knn)
+    for p in (folder / 'runs').glob('*.json'):
+        r = json.loads(p.read_text()); r['config'] = dict(seed=seed); p.write_text(json.dumps(r))
+    return folder
+
+
+def test_seeds_cli_reports_spread_and_unresolved_orderings(tmp_path, capsys):
+    runs = [{'mim_feature': 40.0 + d, 'mim_pixel': 39.0 - d, 'm3i': 50.0 + d, 'classification': 45.0} for d in (0.0, 2.0, -1.0)]
+    folders = [str(write_seed(tmp_path / f's{i}', i, k)) for i, k in enumerate(runs)]
+    out = tmp_path / 'seeds.md'
+    assert main(['bench', 'seeds', *folders, '--out', str(out)]) == 0
+    md = out.read_text()
+    assert '| mim_feature | 40.0 | 42.0 | 39.0 | 40.3 | 3.0 |' in md
+    assert '| mim_feature > mim_pixel (features beat pixels) | 40.3 vs 38.7 | unresolved |' in md     # 39-42 overlaps 37-40
+    assert '| m3i > classification | 50.3 vs 45.0 | holds |' in md                                  # 49-52 above 45
+    assert json.loads(out.with_suffix('.json').read_text())['runs']['m3i']['low'] == 49.0
+    assert main(['bench', 'seeds', folders[0], folders[0], '--out', str(out)]) == 2                # the same seed twice
+    assert 'folders of different seeds' in capsys.readouterr().err

@@ -25,7 +25,8 @@ def loss_and_grads(method, rank=0, world=1, ddp=False):
     data = make_shapes(GLOBAL_BATCH, seed=0)
     tok = WordTokenizer.from_texts(data.all_captions())
     mean, std = data.mean_std()
-    cfg = ModelConfig(method=method, num_classes=data.num_classes, vocab_size=len(tok))
+    name, *options = method.split('+')                 # 'row+key=value': a row option (strings only)
+    cfg = ModelConfig(method=name, num_classes=data.num_classes, vocab_size=len(tok), **dict(o.split('=') for o in options))
     torch.manual_seed(0)
     model = Pretrainer(cfg).double()
     b = GLOBAL_BATCH // world
@@ -38,7 +39,7 @@ def loss_and_grads(method, rank=0, world=1, ddp=False):
     return loss.item(), {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
 
 @pytest.mark.ddp
-@pytest.mark.parametrize('method', ['instance_discrimination', 'clip', 'sim_feature', 'm3i'])
+@pytest.mark.parametrize('method', ['instance_discrimination', 'instance_discrimination+head_norm=batch', 'clip', 'sim_feature', 'm3i'])
 def test_two_gloo_processes_match_one_process(method, tmp_path):
     single_loss, single_grads = loss_and_grads(method)
     sys.path.insert(0, str(HERE))

@@ -1,4 +1,5 @@
-"Execute every notebook through nbdev (cells flagged notest/slow/gpu/ddp are skipped; IN_TEST shrinks the work)."
+"""Execute every notebook through nbdev (cells flagged notest/slow/gpu/ddp are skipped; IN_TEST shrinks the work).
+Exercise solutions (`#| solution`) are a tst_flag, so a student's `nbdev-test` skips them; CI runs them here."""
 from pathlib import Path
 import pytest
 from nbdev.test import test_nb as run_nb   # the alias keeps pytest from collecting nbdev's function
@@ -9,9 +10,16 @@ NBS = sorted((Path(__file__).resolve().parent.parent / 'nbs').glob('[0-9]*.ipynb
 def test_there_are_notebooks():
     assert len(NBS) >= 10
 
+def test_every_solution_cell_is_flagged_and_run_by_ci():
+    "Solutions are marked `#| solution` (so they can be hidden or skipped) and this suite does not skip that flag."
+    import json
+    assert 'solution' in get_config().tst_flags.split()
+    flagged = [nb.stem for nb in NBS for c in json.loads(nb.read_text())['cells'] if ''.join(c['source']).startswith('#| solution')]
+    assert len(set(flagged)) >= 4, flagged
+
 @pytest.mark.notebook
 @pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
 def test_notebook(nb, monkeypatch):
     monkeypatch.chdir(nb.parent)
-    ok, secs = run_nb(nb, skip_flags=get_config().tst_flags.split())
+    ok, secs = run_nb(nb, skip_flags=[f for f in get_config().tst_flags.split() if f != 'solution'])
     assert ok, f'{nb.name} failed'
