@@ -9,15 +9,7 @@ from m3i_ref.targets import ema_momentum, ema_base_for, teacher_init_share
 from m3i_ref.predictors import DinoHead
 from m3i_ref.train import make_config, train
 
-def build(method, shapes, **kw):
-    data, tok, _ = shapes
-    cfg = ModelConfig(method=method, num_classes=data.num_classes, vocab_size=len(tok), **kw)
-    torch.manual_seed(0)
-    return cfg, Pretrainer(cfg)
-
-def slots_for(cfg, shapes, n=16, seed=0):
-    data, tok, (mean, std) = shapes
-    return make_slots(cfg, data.batch(torch.arange(n)), mean, std, torch.Generator().manual_seed(seed), tok)
+from test_methods import build, slots_for          # the same model and batch helpers as the method tests
 
 def test_schedule_end_values_and_budget_rule():
     assert ema_momentum(0, 50, 0.9, 0.99) == pytest.approx(0.9) and ema_momentum(50, 50, 0.9, 0.99) == pytest.approx(0.99)
