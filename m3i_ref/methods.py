@@ -69,8 +69,8 @@ INSTANCE_NORM = {'target_norm': Default('instance', 'data2vec; ours to use it he
                                                     'dense distillation; SiameseIM: layer)')}
 NCE = {'tau': Default(0.2, 'MoCo v3')}
 HEAD = {'head_norm': Default('batch', "BYOL, MoCo v3 (BatchNorm in every hidden layer, global-batch statistics); measured in "
-                                     "docs/bench/ablations.md: CIFAR-10 at 100k images +4.0 / +4.9 kNN for instance discrimination / "
-                                     "MIM global, toy +0.4 to +8 kNN on all four global rows; 'layer' before")}
+                                     "docs/bench/ablations.md: CIFAR-10 at 100k images +4.0 / +4.9 / +2.4 kNN for instance discrimination / "
+                                     "MIM global / global distillation, toy +0.4 to +8 kNN on all four global rows; 'layer' before")}
 
 ROWS = [
     Row('classification', 'Image Classification', 'supervised', 'ViT', 'view', 'category', 'category embedding',

@@ -13,7 +13,7 @@ old, new, abl = bench / '100k' / 'runs', bench / '100k-new' / 'runs', bench / 'a
 CHANGED = {   # run -> the ablation folder that ran it with the new defaults (None: not re-run yet)
     'mim_feature': 'target-norm-instance', 'sim_feature': 'target-norm-instance', 'dense_distillation': 'target-norm-instance',
     'm3i': 'm3i-target-norm-instance', 'instance_discrimination': 'head-batch', 'mim_global': 'head-batch',
-    'global_distillation': None, 'sim_global': None,     # head_norm=batch, measured on the toy data only
+    'global_distillation': 'head-batch', 'sim_global': None,     # sim_global: head_norm=batch, measured on the toy data only
     'm3i_nomix': None,          # inherits the MIM / SiameseIM feature target
     'mim_pixel': None,          # its decoder now queries only the hidden patches (MAE's design)
 }
