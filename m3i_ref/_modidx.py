@@ -10,6 +10,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'm3i_ref.bench.PlainSupervised': ('bench.html#plainsupervised', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.PlainSupervised.__init__': ('bench.html#plainsupervised.__init__', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.PlainSupervised.forward': ('bench.html#plainsupervised.forward', 'm3i_ref/bench.py'),
+                               'm3i_ref.bench._pair': ('bench.html#_pair', 'm3i_ref/bench.py'),
                                'm3i_ref.bench._spearman': ('bench.html#_spearman', 'm3i_ref/bench.py'),
                                'm3i_ref.bench._step_flops': ('bench.html#_step_flops', 'm3i_ref/bench.py'),
                                'm3i_ref.bench._time_step': ('bench.html#_time_step', 'm3i_ref/bench.py'),

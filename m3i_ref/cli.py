@@ -158,11 +158,11 @@ def cmd_bench_budgets(args):
     print(budget_report(args.folders, args.out))
 
 def cmd_bench_speed(args):
-    from m3i_ref.bench import speed_table, speed_report
+    from m3i_ref.bench import speed_table, speed_report, _write_json
     from m3i_ref.data import atomic_save
     res = speed_table(args.preset, args.batch_size, args.steps, methods=args.methods.split(',') if args.methods else None,
                       device=args.device, bf16=args.bf16 or None, compile=args.compile)
     md = speed_report(res, _command())
     tag = f"speed-{args.preset}-{res['device'].split(':')[0]}"
-    atomic_save(md + '\n', Path(args.out) / f'{tag}.md'); atomic_save(json.dumps(res, indent=1) + '\n', Path(args.out) / f'{tag}.json')
+    atomic_save(md + '\n', Path(args.out) / f'{tag}.md'); _write_json(res, Path(args.out) / f'{tag}.json')
     print(md)

@@ -230,7 +230,8 @@ class ModelConfig:
     def check_options(self):
         '''Refuse a row option that no row of the recipe has (it would be silently ignored), a bare option whose rows in
         the recipe have different defaults (say which row: `row.key=value`), and a row-scoped option of another row.'''
-        rows = [ROW[r] for r in self.recipe().rows]
+        names = self.recipe().rows
+        rows = [ROW[r] for r in names]
         for key in ROW_OPTIONS:
             value = getattr(self, key, None)
             if value is None: continue
@@ -243,7 +244,7 @@ class ModelConfig:
                                  + f'; set one row with ' + ' or '.join(f'{r.name}.{key}=...' for r in mine))
         for name, opts in (self.row_options or {}).items():
             if name not in ROW: raise ValueError(f'unknown row {name!r} in {name}.*; choose one of {list(ROW)}')
-            if name not in self.recipe().rows: raise ValueError(f'row {name!r} is not part of {self.method!r} (rows: {self.recipe().rows})')
+            if name not in names: raise ValueError(f'row {name!r} is not part of {self.method!r} (rows: {names})')
             bad = [k for k in opts if k not in ROW[name].defaults]
             if bad: raise ValueError(f'row {name!r} has no option {bad[0]!r}; its options: {sorted(ROW[name].defaults)}')
         return self

@@ -73,3 +73,9 @@ def test_seeds_cli_reports_spread_and_unresolved_orderings(tmp_path, capsys):
     assert json.loads(out.with_suffix('.json').read_text())['runs']['m3i']['low'] == 49.0
     assert main(['bench', 'seeds', folders[0], folders[0], '--out', str(out)]) == 2                # the same seed twice
     assert 'folders of different seeds' in capsys.readouterr().err
+
+
+def test_floors_ignore_row_options_bare_or_scoped(tmp_path):
+    "A floor trains nothing, so a row option meant for the runs (here scoped to one row) must not stop it."
+    res = quality_run('chance', tmp_path, 'toy', 32_000, {'mim_feature.mask_ratio': '0.5', 'target_norm': 'layer'})
+    assert res['run'] == 'chance' and 0 < res['knn_top1'] < 100
