@@ -20,7 +20,7 @@ from .likelihoods import (mse_loss, cosine_loss, unigrad_loss, boltzmann_nll, in
 from .views import ViewConfig, Views, make_views, sample_view_params, block_mask, visible_indices, masked_indices, mosaic, split_tokens
 from .vit import ViT, EncoderOutput
 from .convnet import make_encoder
-from .targets import PixelTarget, EMATeacher, CategoryEmbedding, TextEncoder
+from .targets import PixelTarget, EMATeacher, CategoryEmbedding, TextEncoder, TEACHERS
 from .predictors import DenseDecoder, GlobalHead, DinoHead, mlp
 
 # %% ../nbs/07_methods.ipynb #a43c3817
@@ -209,6 +209,7 @@ class ModelConfig:
     head_norm: str = None
     symmetric: bool = None
     dino_head: str = None
+    teacher: str = 'ema'            # target encoder of the feature rows: 'ema' (a momentum copy) or 'frozen' (an earlier run's encoder)
     mix_ratio: float = 0.5          # M3I: share of patches that show image b (ours; SiameseIM masks 118/196)
     semantic: str = 'category'      # M3I semantic target: category, text or both
     label_mix: str = 'hard'         # 'soft': one CutMix-style label on the whole mosaic (not from the paper)
@@ -247,6 +248,13 @@ class ModelConfig:
             if name not in names: raise ValueError(f'row {name!r} is not part of {self.method!r} (rows: {names})')
             bad = [k for k in opts if k not in ROW[name].defaults]
             if bad: raise ValueError(f'row {name!r} has no option {bad[0]!r}; its options: {sorted(ROW[name].defaults)}')
+        if self.teacher not in TEACHERS: raise ValueError(f'teacher={self.teacher!r}; choose one of {list(TEACHERS)}')
+        if self.teacher == 'frozen':                   # a checkpoint's encoder gives dense and global features, not projectors
+            feature = [r.name for r in rows if r.target_encoder == 'EMA teacher']
+            if not feature: raise ValueError(f"teacher='frozen' replaces the EMA teacher, but {self.method!r} has none (its rows: {names})")
+            bad = [r.name for r in rows if r.target_encoder == 'EMA teacher' and r.target_repr != 'dense feature']
+            if bad: raise ValueError(f"teacher='frozen' gives dense features; {bad} need a projector the earlier run does not have "
+                                     f"(rows that can distil a frozen teacher: {[r.name for r in ROWS if r.target_repr == 'dense feature' and r.target_encoder == 'EMA teacher']})")
         return self
 
 # %% ../nbs/07_methods.ipynb #ab05d40e
@@ -395,7 +403,8 @@ class Pretrainer(nn.Module):
         self.cfg, self.recipe = cfg.check_options(), cfg.recipe()
         self.encoder = make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, freeze_patch_embed=cfg.freeze_patch_embed)
         self.heads = nn.ModuleDict({r: RowHead(ROW[r], cfg, self.encoder.dim) for r in self.recipe.rows})
-        self.teacher = EMATeacher(self.students()) if any(ROW[r].target_encoder == 'EMA teacher' for r in self.recipe.rows) else None
+        # f_phi of the feature rows: a momentum copy of the student, or (teacher='frozen') an earlier run's encoder, loaded by the loop
+        self.teacher = TEACHERS[cfg.teacher](self.students()) if any(ROW[r].target_encoder == 'EMA teacher' for r in self.recipe.rows) else None
 
     def students(self):
         "The modules the EMA teacher follows: the encoder and the projectors of global-feature rows."

@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_NOTES', 'TRAIN_NOTES', 'PRESET_ALIASES', 'RESUME_FREE_KEYS', 'FLOOR_NAMES',
-           'FLOORS_VERSION', 'TrainConfig', 'model_config', 'make_config', 'validate', 'param_groups', 'lr_at',
-           'step_generator', 'total_steps', 'batch_indices', 'process_batch_indices', 'load_checkpoint',
+           'FLOORS_VERSION', 'ENCODER_KEYS', 'TrainConfig', 'model_config', 'make_config', 'validate', 'param_groups',
+           'lr_at', 'step_generator', 'total_steps', 'batch_indices', 'process_batch_indices', 'load_checkpoint',
            'check_model_config', 'check_run_config', 'model_from_checkpoint', 'ProgressBar', 'live_plot', 'StepSampler',
            'Batches', 'check_finite', 'load_data', 'evaluate_encoder', 'knn_floors', 'score_line', 'prepare_out_dir',
-           'finite_json', 'StopRequest', 'Interrupted', 'train', 'plot_history']
+           'finite_json', 'StopRequest', 'Interrupted', 'encoder_weights', 'Run', 'build_run', 'train_step', 'save_run',
+           'finish_run', 'train', 'plot_history']
 
 # %% ../nbs/12_train.ipynb #83c06f53
 import hashlib, json, math, os, sys, tempfile, time
@@ -66,6 +67,10 @@ class TrainConfig(ModelConfig):
     num_workers: int = 4
     captions_file: str = None
     progress: bool = True
+    init_from: str = ''             # start the encoder from an earlier run (its checkpoint or folder): a pipeline's later stage
+    teacher_from: str = ''          # with teacher='frozen': the earlier run whose encoder is the fixed target encoder
+    init_from: str = ''             # start the encoder from an earlier run (its checkpoint or folder): a pipeline's later stage
+    teacher_from: str = ''          # with teacher='frozen': the earlier run whose encoder is the fixed target encoder
 
 MODEL_KEYS = tuple(f.name for f in fields(ModelConfig))
 
@@ -174,6 +179,9 @@ def validate(cfg):
     if cfg.mask_ratio is not None and not 0 <= cfg.mask_ratio < 1: raise ValueError(f'mask_ratio={cfg.mask_ratio} must be in [0, 1)')
     if cfg.id_variant not in (None, 'moco', 'byol', 'barlow'): raise ValueError(f"id_variant={cfg.id_variant!r}; choose 'moco', 'byol' or 'barlow'")
     cfg.recipe()                                   # method, semantic and label_mix choices
+    if (cfg.teacher == 'frozen') != bool(cfg.teacher_from):
+        raise ValueError(f"teacher={cfg.teacher!r} with teacher_from={cfg.teacher_from!r}: a frozen teacher is loaded from an earlier run "
+                         f"(set both teacher=frozen and teacher_from=PATH), an EMA teacher from none")
     model_config(cfg).check_options()              # row options only where a row of the recipe has them
     return cfg
 
@@ -428,10 +436,53 @@ class StopRequest:
 class Interrupted(Exception):
     "A run stopped by Ctrl-C after saving its checkpoint."
 
-def train(cfg, callback=None, data=None):
-    "Pre-train `cfg.method`; returns a summary dict. Launched by torchrun it runs DDP; otherwise one process, no process group."
+ENCODER_KEYS = ('encoder', 'vit', 'img_size', 'patch')
+
+def encoder_weights(path, cfg, key='init_from'):
+    """The encoder weights of an earlier run (its `checkpoint.pt`, or its folder), checked against this run's encoder:
+    `init_from` starts a run from them, `teacher_from` makes them the frozen teacher (a pipeline's later stage)."""
+    p = Path(path)
+    ckpt = load_checkpoint(p / 'checkpoint.pt' if p.is_dir() else p)
+    fresh = ModelConfig()
+    diff = {k: (ckpt['config'].get(k, getattr(fresh, k)), getattr(cfg, k)) for k in ENCODER_KEYS
+            if ckpt['config'].get(k, getattr(fresh, k)) != getattr(cfg, k)}
+    if diff: raise ValueError(f'{key}={str(path)!r}: its encoder differs from this run\'s (' +
+                              ', '.join(f'{k}: checkpoint {a!r} vs run {b!r}' for k, (a, b) in diff.items()) + ')')
+    return {k[len('encoder.'):]: v for k, v in ckpt['model'].items() if k.startswith('encoder.')}
+
+@dataclass
+class Run:
+    "Everything a training loop holds between steps: built by `build_run`, advanced by `train_step`."
+    cfg: TrainConfig
+    mcfg: ModelConfig
+    model: nn.Module
+    net: nn.Module                  # the model, wrapped in DDP when a process group exists
+    probe: nn.Module
+    opt: torch.optim.Optimizer
+    tokenizer: WordTokenizer
+    train_data: object
+    test_data: object
+    mean: torch.Tensor
+    std: torch.Tensor
+    device: torch.device
+    total: int                      # steps in the run
+    start: int                      # first step to run (> 0 when resumed)
+    history: list
+    batches: Batches
+    view_cfg: ViewConfig
+    peak_lr: float
+    warmup_steps: int
+    ema_base: float
+    use_bf16: bool
+    @property
+    def ckpt_path(self): return Path(self.cfg.out_dir) / 'checkpoint.pt'
+
+def build_run(cfg, data=None):
+    "Data, model, optimiser and schedule of a run; its starting weights from `init_from` / `teacher_from`, or its state from a checkpoint (`resume`)."
     device = setup_distributed()
     validate(cfg)
+    init = encoder_weights(cfg.init_from, cfg, 'init_from') if cfg.init_from else None      # fail before any work
+    frozen = encoder_weights(cfg.teacher_from, cfg, 'teacher_from') if cfg.teacher_from else None
     if is_main_process(): prepare_out_dir(cfg)
     train_data, test_data = data if data is not None else load_data(cfg)
     if cfg.dataset == 'shapes' and cfg.img_size != train_data.image_size: raise ValueError('shapes data size differs from img_size')
@@ -440,9 +491,13 @@ def train(cfg, callback=None, data=None):
     mcfg.num_classes, mcfg.vocab_size = train_data.num_classes, len(tokenizer)
     cfg = replace(cfg, num_classes=mcfg.num_classes, vocab_size=mcfg.vocab_size)
     mean, std = train_data.mean_std() if isinstance(train_data, ImageData) else (torch.tensor([.485, .456, .406]), torch.tensor([.229, .224, .225]))
-    out_dir = Path(cfg.out_dir); ckpt_path = out_dir / 'checkpoint.pt'
+    ckpt_path = Path(cfg.out_dir) / 'checkpoint.pt'
     torch.manual_seed(cfg.seed)
     model = Pretrainer(mcfg).to(device)
+    if init is not None:                                  # a later stage: the encoder (and its EMA copy) start from an earlier run
+        model.encoder.load_state_dict(init)
+        if model.teacher is not None and cfg.teacher == 'ema': model.teacher.copies['encoder'].load_state_dict(init)
+    if frozen is not None: model.teacher.load_encoder(frozen)
     probe = OnlineProbe(model.encoder.dim, mcfg.num_classes).to(device)
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=0.0, betas=(cfg.beta1, cfg.beta2))
     total = total_steps(cfg, len(train_data))
@@ -457,69 +512,87 @@ def train(cfg, callback=None, data=None):
         start, history = ckpt['step'], ckpt['history']
     if cfg.compile: model.encoder.compile()
     net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None) if is_distributed() else model
-    peak = cfg.blr * cfg.batch_size / 256
-    warm = max(1, round(cfg.warmup * total))
-    ema_base = ema_base_for(total) if cfg.ema_base is None else cfg.ema_base
-    view_cfg = ViewConfig(scale=(cfg.crop_min, 1.0), jitter_p=cfg.jitter_p, gray_p=cfg.gray_p)
-    use_bf16 = cfg.precision == 'bf16' or (cfg.precision == 'auto' and device.type == 'cuda')
-    batches = Batches(train_data, cfg, total)
-    bar = ProgressBar(total, start) if cfg.progress and is_main_process() else None
+    return Run(cfg=cfg, mcfg=mcfg, model=model, net=net, probe=probe, opt=opt, tokenizer=tokenizer, train_data=train_data,
+               test_data=test_data, mean=mean, std=std, device=device, total=total, start=start, history=history,
+               batches=Batches(train_data, cfg, total), view_cfg=ViewConfig(scale=(cfg.crop_min, 1.0), jitter_p=cfg.jitter_p, gray_p=cfg.gray_p),
+               peak_lr=cfg.blr * cfg.batch_size / 256, warmup_steps=max(1, round(cfg.warmup * total)),
+               ema_base=ema_base_for(total) if cfg.ema_base is None else cfg.ema_base,
+               use_bf16=cfg.precision == 'bf16' or (cfg.precision == 'auto' and device.type == 'cuda'))
 
-    def save(step):
-        if not is_main_process(): return
-        atomic_save(dict(model=model.state_dict(), optimizer=opt.state_dict(), probe=probe.state_dict(), probe_opt=probe.opt.state_dict(),
-                         step=step, config=asdict(cfg), history=history, tokenizer=tokenizer.vocab, mean=mean, std=std), ckpt_path)
+def train_step(run, step):
+    "One optimisation step (all its micro-batches), the EMA update and the online probe; returns what the loop logs."
+    cfg, model, opt, device = run.cfg, run.model, run.opt, run.device
+    lr = lr_at(step, run.total, run.peak_lr, run.warmup_steps, cfg.min_lr)
+    for g in opt.param_groups: g['lr'] = lr
+    batch = run.batches(step)
+    micro = _micro_batches(batch, cfg.accum_steps)
+    loss_sum, terms_sum = 0.0, {}
+    for j, mb in enumerate(micro):
+        slots = make_slots(run.mcfg, mb, run.mean, run.std, step_generator(cfg.seed, step, j), run.tokenizer, run.view_cfg, rank(), world_size(), device)
+        sync = j == len(micro) - 1 or not is_distributed()
+        ctx = run.net.no_sync() if not sync else torch.enable_grad()
+        with ctx, torch.autocast(device.type, dtype=torch.bfloat16, enabled=run.use_bf16):
+            out = run.net(slots)
+            check_finite(out, step)
+            (out['loss'] / len(micro)).backward()
+        loss_sum += out['loss'].item() / len(micro)
+        for k, v in out['terms'].items(): terms_sum[k] = terms_sum.get(k, 0.0) + v.item() / len(micro)
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad if cfg.clip_grad else float('inf'))
+    if not torch.isfinite(grad_norm):       # gradients are all-reduced: every process sees the same norm and stops here
+        raise FloatingPointError(f'non-finite gradient at step {step} (norm {grad_norm.item()}) with a finite loss; '
+                                 f'the weights were not updated and no checkpoint was written for this step')
+    opt.step(); opt.zero_grad(set_to_none=True)
+    model.momentum_update(ema_momentum(step, run.total, run.ema_base, cfg.ema_final))
+    probe_acc = run.probe.step(out['features'], slots['a'].labels)
+    return dict(loss=loss_sum, terms=terms_sum, lr=lr, probe_acc=probe_acc, features=out['features'], images=len(batch['label']) * world_size())
 
-    t_last, seen = time.time(), 0
-    with StopRequest() as stop:
-        for step in range(start, total):
-            lr = lr_at(step, total, peak, warm, cfg.min_lr)
-            for g in opt.param_groups: g['lr'] = lr
-            batch = batches(step)
-            micro = _micro_batches(batch, cfg.accum_steps)
-            loss_sum, terms_sum = 0.0, {}
-            for j, mb in enumerate(micro):
-                slots = make_slots(mcfg, mb, mean, std, step_generator(cfg.seed, step, j), tokenizer, view_cfg, rank(), world_size(), device)
-                sync = j == len(micro) - 1 or not is_distributed()
-                ctx = net.no_sync() if not sync else torch.enable_grad()
-                with ctx, torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                    out = net(slots)
-                    check_finite(out, step)
-                    (out['loss'] / len(micro)).backward()
-                loss_sum += out['loss'].item() / len(micro)
-                for k, v in out['terms'].items(): terms_sum[k] = terms_sum.get(k, 0.0) + v.item() / len(micro)
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad if cfg.clip_grad else float('inf'))
-            if not torch.isfinite(grad_norm):       # gradients are all-reduced: every process sees the same norm and stops here
-                raise FloatingPointError(f'non-finite gradient at step {step} (norm {grad_norm.item()}) with a finite loss; '
-                                         f'the weights were not updated and no checkpoint was written for this step')
-            opt.step(); opt.zero_grad(set_to_none=True)
-            model.momentum_update(ema_momentum(step, total, ema_base, cfg.ema_final))
-            probe_acc = probe.step(out['features'], slots['a'].labels)
-            seen += len(batch['label']) * world_size()
-            if (step + 1) % cfg.log_every == 0 or step + 1 == total or step == start:
-                stats = all_reduce_mean(torch.tensor([loss_sum, probe_acc]))
-                now = time.time(); ips = seen / max(now - t_last, 1e-9); t_last, seen = now, 0
-                record = dict(step=step + 1, loss=stats[0].item(), terms=terms_sum, lr=lr, probe_top1=stats[1].item(),
-                              collapse=collapse_meter(out['features']), images_per_s=ips)
-                history.append(record)
-                if bar: bar.update(step, record['loss'], ips)
-                if callback and is_main_process(): callback(record)
-            if step + 1 < total and stop.anywhere():
-                save(step + 1)
-                if bar: bar.close()
-                raise Interrupted(f'interrupted at step {step + 1} of {total}; checkpoint saved to {ckpt_path}. '
-                                  f'Resume with the same command and --set resume=auto')
-            if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < total: save(step + 1)
-    if bar: bar.close()
-    save(total)
-    summary = dict(method=cfg.method, steps=total, final_loss=history[-1]['loss'] if history else None, checkpoint=str(ckpt_path))
+def save_run(run, step):
+    "Atomic checkpoint of a run at `step` (main process only): everything `build_run` needs to resume exactly."
+    if not is_main_process(): return
+    m, o, p = run.model, run.opt, run.probe
+    atomic_save(dict(model=m.state_dict(), optimizer=o.state_dict(), probe=p.state_dict(), probe_opt=p.opt.state_dict(), step=step,
+                     config=asdict(run.cfg), history=run.history, tokenizer=run.tokenizer.vocab, mean=run.mean, std=run.std), run.ckpt_path)
+
+def finish_run(run):
+    "The last checkpoint, the evaluation with its floors, the loss plot and `summary.json`."
+    cfg, out_dir = run.cfg, Path(run.cfg.out_dir)
+    save_run(run, run.total)
+    h = run.history
+    summary = dict(method=cfg.method, steps=run.total, final_loss=h[-1]['loss'] if h else None, checkpoint=str(run.ckpt_path))
     if is_main_process():
-        if cfg.eval_knn and isinstance(test_data, (ImageData, torch.utils.data.Dataset)):
-            summary.update(evaluate_encoder(model.encoder, train_data, test_data, mean, std, cfg, device))
-        plot_history(history, out_dir / 'loss.png', title=f'{cfg.method}: ' + score_line(summary))
+        if cfg.eval_knn and isinstance(run.test_data, (ImageData, torch.utils.data.Dataset)):
+            summary.update(evaluate_encoder(run.model.encoder, run.train_data, run.test_data, run.mean, run.std, cfg, run.device))
+        plot_history(h, out_dir / 'loss.png', title=f'{cfg.method}: ' + score_line(summary))
         summary['plot'] = str(out_dir / 'loss.png')
         atomic_save(finite_json(dict(summary, config=asdict(cfg))), out_dir / 'summary.json')
     return summary
+
+def train(cfg, callback=None, data=None):
+    "Pre-train `cfg.method`; returns a summary dict. Launched by torchrun it runs DDP; otherwise one process, no process group."
+    run = build_run(cfg, data)
+    cfg, total, start = run.cfg, run.total, run.start
+    bar = ProgressBar(total, start) if cfg.progress and is_main_process() else None
+    t_last, seen = time.time(), 0
+    with StopRequest() as stop:
+        for step in range(start, total):
+            s = train_step(run, step)
+            seen += s['images']
+            if (step + 1) % cfg.log_every == 0 or step + 1 == total or step == start:
+                stats = all_reduce_mean(torch.tensor([s['loss'], s['probe_acc']]))
+                now = time.time(); ips = seen / max(now - t_last, 1e-9); t_last, seen = now, 0
+                record = dict(step=step + 1, loss=stats[0].item(), terms=s['terms'], lr=s['lr'], probe_top1=stats[1].item(),
+                              collapse=collapse_meter(s['features']), images_per_s=ips)
+                run.history.append(record)
+                if bar: bar.update(step, record['loss'], ips)
+                if callback and is_main_process(): callback(record)
+            if step + 1 < total and stop.anywhere():
+                save_run(run, step + 1)
+                if bar: bar.close()
+                raise Interrupted(f'interrupted at step {step + 1} of {total}; checkpoint saved to {run.ckpt_path}. '
+                                  f'Resume with the same command and --set resume=auto')
+            if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < total: save_run(run, step + 1)
+    if bar: bar.close()
+    return finish_run(run)
 
 def plot_history(history, path, title=''):
     "Loss terms, online probe and collapse meter over a run, saved as a PNG."
