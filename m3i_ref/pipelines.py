@@ -15,7 +15,7 @@ import torch
 import matplotlib.pyplot as plt
 from .data import atomic_save, WordTokenizer, ImageData
 from .views import ViewConfig
-from .methods import ModelConfig, ROW, ROW_OPTIONS, canonical_method, make_slots
+from .methods import ModelConfig, ROW, ROW_OPTIONS, M3I_METHODS, canonical_method, make_slots
 from .convnet import make_encoder
 from .evaluate import linear_probe, raw_pixel_features, chance_accuracy
 from .train import (make_config, train, load_data, load_checkpoint, model_from_checkpoint, evaluate_encoder, total_steps,
@@ -265,8 +265,8 @@ def pipeline_claims(bench):
         before = lambda s: st(s, 'swinv2_g', 0)['objectives']['stage1:mim_pixel']         # in % of stage 1's own loss
         obj = lambda s: 100 * (st(s, 'swinv2_g', 1)['objectives']['stage1:mim_pixel'] - before(s)) / before(s)
         claims.append(('SwinV2-G style: stage 2 (classification) forgets stage 1\'s objective (MIM pixel loss rises)', _verdict(diff(obj))))
-    pipes = [n for n in BENCH_PIPELINES if n not in ('m3i', 'm3i_nomix') and all(n in bench[s] for s in seeds)]
-    for ref in ('m3i', 'm3i_nomix'):
+    pipes = [n for n in BENCH_PIPELINES if n not in M3I_METHODS and all(n in bench[s] for s in seeds)]
+    for ref in M3I_METHODS:
         if not all(ref in bench[s] for s in seeds): continue
         for m, label in METRICS.items():
             best = lambda s: max(bench[s][n]['final'][m] for n in pipes if bench[s][n]['final'].get(m) is not None)
@@ -328,7 +328,7 @@ def plot_pipelines(bench, path=None):
             xs = [0] + [st['images_total'] for st in s0[n]['stages']]
             ys = [s0.get('floors', {}).get('random_init', {}).get(m)] + [st.get(m) for st in s0[n]['stages']]
             if ys[0] is None: xs, ys = xs[1:], ys[1:]
-            ax.plot(xs, ys, marker='o', lw=2 if n.startswith('m3i') else 1, color=f'C{j}', label=n)
+            ax.plot(xs, ys, marker='o', lw=2 if n in M3I_METHODS else 1, color=f'C{j}', label=n)
             for s in seeds[1:]:
                 if n in bench[s]: ax.plot([st['images_total'] for st in bench[s][n]['stages']], [st.get(m) for st in bench[s][n]['stages']], '.', color=f'C{j}', alpha=.5)
         for floor, style in (('raw_pixels', ':'), ('random_init', '--')):

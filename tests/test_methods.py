@@ -103,7 +103,7 @@ def test_global_rows_follow_projector_too(shapes):
 def test_loss_falls_when_overfitting_one_batch(method, shapes):
     cfg, model = build(method, shapes)
     slots = slots_for(cfg, shapes, n=16, seed=3)
-    if method == 'global_distillation': model.heads[method].dino.eval()   # a fixed centre keeps the teacher's target fixed
+    if method == 'global_distillation': model.heads[method].likelihood.eval()   # a fixed centre keeps the teacher's target fixed
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-3)
     losses = []
     for _ in range(40):
@@ -135,7 +135,9 @@ def test_m3i_variants(shapes):
     assert 'classification@mix' in model(slots)['terms']
 
 def test_instance_discrimination_variants(shapes):
-    for variant, loss in [('moco', 'info_nce'), ('byol', 'cosine'), ('barlow', 'barlow')]:
+    from m3i_ref.likelihoods import info_nce, cosine_loss, barlow_twins_loss
+    for variant, loss, fn in [('moco', 'info_nce', info_nce), ('byol', 'cosine', cosine_loss), ('barlow', 'barlow', barlow_twins_loss)]:
         cfg, model = build('instance_discrimination', shapes, id_variant=variant)
-        assert model.heads['instance_discrimination'].loss_name == loss
+        head = model.heads['instance_discrimination']
+        assert head.likelihood_name == loss and head.likelihood.fn is fn
         assert torch.isfinite(model(slots_for(cfg, shapes))['loss'])

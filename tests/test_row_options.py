@@ -125,7 +125,7 @@ def test_row_scoped_options_reach_only_their_row():
     from m3i_ref.train import model_config
     cfg = make_config('m3i', 'toy', {'semantic': 'both', 'clip.tau': '0.05', 'classification.tau': '0.5'})
     model = Pretrainer(model_config(cfg))
-    assert model.heads['clip'].log_inv_tau.item() == pytest.approx(math.log(1 / 0.05))
+    assert model.heads['clip'].likelihood.log_inv_tau.item() == pytest.approx(math.log(1 / 0.05))
     assert cfg.option(ROW['classification'], 'tau') == 0.5 and cfg.option(ROW['clip'], 'tau') == 0.05
     plain = make_config('m3i', 'toy', {'semantic': 'both'})
     assert plain.option(ROW['clip'], 'tau') == 0.07 and plain.option(ROW['classification'], 'tau') == 1.0
