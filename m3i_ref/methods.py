@@ -306,7 +306,7 @@ def make_slots(cfg, batch, mean, std, generator, tokenizer=None, view_cfg=ViewCo
         slots[name] = Slot(views, None if masks is None else masks[name].to(device), labels[idx].to(device),
                            None if text is None else text[idx].to(device))
     if any(u.slot == 'mix' for u in recipe.uses):
-        lam = masks['b'].float().mean(1, keepdim=True)
+        lam = masks['a'].float().mean(1, keepdim=True)            # the share of the mosaic that shows image b (where a is hidden)
         one_hot = lambda y: F.one_hot(y, cfg.num_classes).float()
         slots['mix'] = Slot(soft_labels=((1 - lam) * one_hot(labels) + lam * one_hot(labels[partner])).to(device))
     return slots

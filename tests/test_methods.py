@@ -134,6 +134,17 @@ def test_m3i_variants(shapes):
     assert torch.allclose(slots['mix'].soft_labels.sum(1), torch.ones(16))
     assert 'classification@mix' in model(slots)['terms']
 
+def test_soft_label_weights_each_image_by_its_share_of_the_mosaic(shapes):
+    "At mix_ratio 0.75 image b shows on 3/4 of the patches, so its class gets 3/4 of the label (the default 0.5 cannot tell them apart)."
+    cfg, model = build('m3i', shapes, label_mix='soft', mix_ratio=0.75)
+    slots = slots_for(cfg, shapes)
+    la, lb = slots['a'].labels, slots['b'].labels
+    differ = la != lb
+    assert differ.any()
+    share_b = slots['a'].mask.float().mean(1)                 # the mosaic shows b where a is hidden
+    assert torch.allclose(share_b, torch.full_like(share_b, 0.75), atol=0.02)
+    assert torch.allclose(slots['mix'].soft_labels[differ, lb[differ]], share_b[differ])
+
 def test_instance_discrimination_variants(shapes):
     from m3i_ref.likelihoods import info_nce, cosine_loss, barlow_twins_loss
     for variant, loss, fn in [('moco', 'info_nce', info_nce), ('byol', 'cosine', cosine_loss), ('barlow', 'barlow', barlow_twins_loss)]:
