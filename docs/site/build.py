@@ -40,7 +40,7 @@ def process(nb):
             if widget:
                 out.append(nbformat.v4.new_markdown_cell('<div class="site-note">This cell shows an interactive widget: it needs a live '
                                                          'kernel. Open the notebook in JupyterLab (`jupyter lab nbs/`) to use it; '
-                                                         'the checks below it run without one.</div>'))
+                                                         'the next cell draws its default view.</div>'))
         else: out.append(cell)
     nb = copy.deepcopy(nb); nb.cells = out
     nb.metadata.pop('widgets', None)
