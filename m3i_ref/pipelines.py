@@ -287,7 +287,7 @@ def pipeline_report(out_dir, command=''):
              f'Command: `{command}`' if command else '', '',
              f"Preset `{any_run['preset']}`, {any_run['images']:,} images per pipeline in all, seeds {seeds}; every score is the mean over seeds "
              f"± half the range. Each stage's encoder is evaluated with kNN, a linear probe and the short fine-tuning protocol "
-             f"({any_run['stages'][0]['finetune_epochs']} epochs) on the same test set. Date {any_run['date']}.", '',
+             f"({any_run['stages'][0]['finetune_epochs']} epoch{'s' * (any_run['stages'][0]['finetune_epochs'] != 1)}) on the same test set. Date {any_run['date']}.", '',
              '| pipeline | stage | method | init | teacher | images (total) | kNN | linear | fine-tune | own objective | stage-1 objective |',
              '|---|---|---|---|---|---|---|---|---|---|---|']
     for floor in ('chance', 'raw_pixels', 'random_init'):
