@@ -220,38 +220,52 @@ def budget_report(out_dirs, out_dir):
     return '\n'.join(lines)
 
 # %% ../nbs/15_bench.ipynb #e299fd37
-def seed_report(out_dirs, out_path, metric='knn_top1', command=''):
-    """The same runs at several seeds (one `bench quality` folder per seed, same preset and budget): mean and spread
-    (min to max) per run, and each of the poster's orderings as holds / does not hold / **unresolved** (the ranges overlap).
+def _seed_verdict(sa, sb):
+    "An ordering `a > b` over seeds: holds or does not hold only when the seed ranges do not overlap, else unresolved."
+    return 'holds' if sa['low'] > sb['high'] else 'does not hold' if sa['high'] < sb['low'] else 'unresolved'
+
+def seed_report(out_dirs, out_path, metrics=('knn_top1', 'linear_top1'), command=''):
+    """The same runs at several seeds (one `bench quality` folder per seed, same preset and budget): for each metric the
+    mean and spread (min to max) per run, and each of the poster's orderings as holds / does not hold / **unresolved**
+    (the seed ranges overlap). A run missing from a folder is listed, not averaged over fewer seeds.
     Writes `out_path` (.md) and the same name with .json."""
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    bad = [m for m in metrics if m not in ('knn_top1', 'linear_top1')]
+    if bad: raise ValueError(f"unknown metric(s) {bad}; choose from 'knn_top1', 'linear_top1'")
     sets = [(str(d), read_runs(d)) for d in out_dirs]
     seeds = {d: {r['config']['seed'] for r in rs.values() if 'config' in r} for d, rs in sets}
     flat = [s for d, _ in sets for s in seeds[d]]
-    if len(set(flat)) < len(flat) or len(sets) < 2 or len(seeds) < len(sets):
+    if len(set(flat)) < len(flat) or len(sets) < 2 or len(seeds) < len(sets) or not all(seeds.values()):
         raise ValueError(f'seed_report needs folders of different seeds, got {[(d, sorted(seeds[d])) for d, _ in sets]}')
     budget = {(r['images_seen'], r['preset']) for _, rs in sets for r in rs.values() if r['run'] not in FLOORS}
     if len(budget) > 1: raise ValueError(f'the folders mix budgets or presets: {sorted(budget)}')
     names = [n for n in QUALITY_RUNS if all(n in rs for _, rs in sets)]
-    table = {n: [rs[n][metric] for _, rs in sets] for n in names}
-    stats = {n: dict(values=v, mean=sum(v) / len(v), low=min(v), high=max(v)) for n, v in table.items()}
-    lines = [f'# The same runs at {len(sets)} seeds ({metric})', '', f'Command: `{command}`' if command else '', '',
-             'Folders: ' + ', '.join(f'`{d}` (seed {sorted(seeds[d])[0]})' for d, _ in sets) + '.', '',
-             '| run | ' + ' | '.join(f'seed {sorted(seeds[d])[0]}' for d, _ in sets) + ' | mean | spread (max - min) |',
-             '|---|' + '---|' * (len(sets) + 2)]
-    for n, s in stats.items():
-        lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |")
-    verdicts = []
-    for c in SSP_PAIRS + M3I_PAIRS:
-        if c['a'] not in stats or c['b'] not in stats: continue
-        sa, sb = stats[c['a']], stats[c['b']]
-        verdict = 'holds' if sa['low'] > sb['high'] else 'does not hold' if sa['high'] < sb['low'] else 'unresolved'
-        verdicts.append(dict(claim=c['text'], verdict=verdict, a=sa['mean'], b=sb['mean']))
-    if verdicts:
-        lines += ['', '| ordering | mean vs mean | over all seeds |', '|---|---|---|']
-        lines += [f"| {v['claim']} | {v['a']:.1f} vs {v['b']:.1f} | {v['verdict']} |" for v in verdicts]
+    partial = [n for n in QUALITY_RUNS if n not in names and any(n in rs for _, rs in sets)]
+    names_of = lambda m: {'knn_top1': 'kNN top-1', 'linear_top1': 'linear top-1'}[m]
+    lines = [f'# The same runs at {len(sets)} seeds', '', f'Command: `{command}`' if command else '', '',
+             'Folders: ' + ', '.join(f'`{d}` (seed {sorted(seeds[d])[0]})' for d, _ in sets) + '. '
+             f'Preset `{next(iter(budget))[1]}`, {next(iter(budget))[0]:,} images seen per run.' if budget else '']
+    out, verdicts = {}, {}
+    for metric in metrics:
+        table = {n: [rs[n][metric] for _, rs in sets] for n in names}
+        stats = out[metric] = {n: dict(values=v, mean=sum(v) / len(v), low=min(v), high=max(v)) for n, v in table.items()}
+        lines += ['', f'## {names_of(metric)}', '',
+                  '| run | ' + ' | '.join(f'seed {sorted(seeds[d])[0]}' for d, _ in sets) + ' | mean | spread (max - min) |',
+                  '|---|' + '---|' * (len(sets) + 2)]
+        for n, s in stats.items():
+            lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |")
+        vs = verdicts[metric] = [dict(claim=c['text'], verdict=_seed_verdict(stats[c['a']], stats[c['b']]), a=stats[c['a']]['mean'], b=stats[c['b']]['mean'])
+                                 for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats]
+        if vs:
+            lines += ['', f'| ordering ({names_of(metric)}) | mean vs mean | over all seeds |', '|---|---|---|']
+            lines += [f"| {v['claim']} | {v['a']:.1f} vs {v['b']:.1f} | {v['verdict']} |" for v in vs]
+    if partial: lines += ['', f'In only some of the folders, so left out above: {", ".join(partial)}.']
+    lines += ['', 'An ordering "holds" or "does not hold" only when the seed ranges of the two runs do not overlap; '
+              'otherwise it is "unresolved", whatever the means say.']
     out_path = Path(out_path)
     atomic_save('\n'.join(lines) + '\n', out_path)
-    _write_json(dict(folders=[d for d, _ in sets], metric=metric, runs=stats, orderings=verdicts), out_path.with_suffix('.json'))
+    _write_json(dict(folders=[d for d, _ in sets], seeds=[sorted(seeds[d])[0] for d, _ in sets], metrics=list(metrics),
+                     runs=out, orderings=verdicts, partial=partial), out_path.with_suffix('.json'))
     return '\n'.join(lines)
 
 # %% ../nbs/15_bench.ipynb #87b1a50f

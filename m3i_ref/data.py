@@ -9,7 +9,7 @@ __all__ = ['CAPTION_TEMPLATES', 'SHAPE_KINDS', 'SHAPE_FILLS', 'SHAPE_COLOURS', '
            'load_dataset']
 
 # %% ../nbs/01_data.ipynb #85a19a6d
-import os, re, sys, json, hashlib, tempfile
+import os, re, sys, json, time, socket, hashlib, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -160,14 +160,30 @@ def cache_dir(path=None):
     "Where decoded splits are cached: `path`, else `$M3I_CACHE`, else `~/.cache/m3i-ref`."
     return Path(path if path is not None else os.environ.get('M3I_CACHE', '~/.cache/m3i-ref')).expanduser()
 
+_HOST = socket.gethostname().replace('.', '-')
+
+def _is_orphan(tmp, stale_s=3600):
+    """Is `tmp` (a `<name>.<host>-<pid>.<random>.tmp` file) left by a dead writer? On this host: its process is gone.
+    Elsewhere (a shared folder) or an unknown name: not touched for `stale_s` seconds. A live writer's file is kept, so
+    two processes saving the same path at once (two benchmark jobs, ranks sharing a cache) cannot delete each other's."""
+    parts = tmp.name.split('.')
+    host, _, pid = (parts[-3] if len(parts) >= 4 else '').rpartition('-')
+    if host == _HOST and pid.isdigit():
+        try: os.kill(int(pid), 0)
+        except ProcessLookupError: return True
+        except PermissionError: return False
+        return False
+    try: return time.time() - tmp.stat().st_mtime > stale_s
+    except FileNotFoundError: return False
+
 def atomic_save(obj, path):
     """Write `obj` to `path` through a temporary file in the same folder and a rename, so a reader never sees half a
     file and a failed write leaves the old file as it was: `str` as UTF-8 text, `bytes` as they are, anything else with
     `torch.save`. Checkpoints, the data cache, benchmark results and run summaries all go through here."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     for orphan in path.parent.glob(path.name + '.*.tmp'):        # left by a writer killed mid-write (kill -9, power loss)
-        orphan.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + '.', suffix='.tmp')
+        if _is_orphan(orphan): orphan.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'{path.name}.{_HOST}-{os.getpid()}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             if isinstance(obj, str): f.write(obj.encode())

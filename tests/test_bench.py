@@ -63,6 +63,7 @@ def write_seed(folder, seed, knn, images=100_000):
 
 def test_seeds_cli_reports_spread_and_unresolved_orderings(tmp_path, capsys):
     runs = [{'mim_feature': 40.0 + d, 'mim_pixel': 39.0 - d, 'm3i': 50.0 + d, 'classification': 45.0} for d in (0.0, 2.0, -1.0)]
+    runs[0]['sim_pixel'] = 30.0                                                  # at one seed only: listed, never averaged
     folders = [str(write_seed(tmp_path / f's{i}', i, k)) for i, k in enumerate(runs)]
     out = tmp_path / 'seeds.md'
     assert main(['bench', 'seeds', *folders, '--out', str(out)]) == 0
@@ -70,7 +71,12 @@ def test_seeds_cli_reports_spread_and_unresolved_orderings(tmp_path, capsys):
     assert '| mim_feature | 40.0 | 42.0 | 39.0 | 40.3 | 3.0 |' in md
     assert '| mim_feature > mim_pixel (features beat pixels) | 40.3 vs 38.7 | unresolved |' in md     # 39-42 overlaps 37-40
     assert '| m3i > classification | 50.3 vs 45.0 | holds |' in md                                  # 49-52 above 45
-    assert json.loads(out.with_suffix('.json').read_text())['runs']['m3i']['low'] == 49.0
+    assert '## linear top-1' in md and '| m3i | 51.0 | 53.0 | 50.0 | 51.3 | 3.0 |' in md                # both metrics
+    assert '| m3i > classification | 51.3 vs 46.0 | holds |' in md.split('## linear top-1')[1]
+    assert 'In only some of the folders, so left out above: sim_pixel.' in md and '| sim_pixel |' not in md
+    page = json.loads(out.with_suffix('.json').read_text())
+    assert page['runs']['knn_top1']['m3i']['low'] == 49.0 and page['runs']['linear_top1']['m3i']['high'] == 53.0
+    assert page['seeds'] == [0, 1, 2] and page['partial'] == ['sim_pixel']
     assert main(['bench', 'seeds', folders[0], folders[0], '--out', str(out)]) == 2                # the same seed twice
     assert 'folders of different seeds' in capsys.readouterr().err
 

@@ -1,5 +1,5 @@
 "Reliability: no silent wrong results, no lost work, every user error clear and early. Each test simulates the failure it names."
-import io, json, os, signal, stat
+import io, json, os, signal, stat, subprocess, sys, time
 from pathlib import Path
 import pytest
 import torch
@@ -109,13 +109,32 @@ def test_atomic_save_keeps_the_old_file_when_a_write_dies(tmp_path, monkeypatch)
     assert torch.equal(torch.load(path, weights_only=True)['w'], torch.ones(3))
     assert [p.name for p in tmp_path.iterdir()] == ['checkpoint.pt']
 
+def _dead_pid():
+    p = subprocess.Popen([sys.executable, '-c', 'pass']); p.wait(); return p.pid   # reaped: no such process any more
+
 def test_atomic_save_removes_orphans_and_writes_readable_files(tmp_path):
-    orphan = tmp_path / 'summary.json.k3j2.tmp'; orphan.write_text('{"half')   # as a kill -9 mid-write leaves it
+    from m3i_ref.data import _HOST
+    orphan = tmp_path / f'summary.json.{_HOST}-{_dead_pid()}.k3j2.tmp'; orphan.write_text('{"half')   # as a kill -9 mid-write leaves it
+    stale = tmp_path / 'summary.json.k3j2.tmp'; stale.write_text('{"half')         # an old name or another host: by age
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
     old = os.umask(0o022)
     try: atomic_save('{}', tmp_path / 'summary.json')
     finally: os.umask(old)
-    assert not orphan.exists()
+    assert not orphan.exists() and not stale.exists()
     assert stat.S_IMODE((tmp_path / 'summary.json').stat().st_mode) == 0o644
+
+def test_atomic_save_keeps_a_live_writers_file(tmp_path):
+    "Two processes saving the same path at once (two bench jobs into one folder) must not delete each other's file."
+    from m3i_ref.data import _HOST
+    writer = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        busy = tmp_path / f'quality.md.{_HOST}-{writer.pid}.x1y2.tmp'; busy.write_text('half written by the other job')
+        fresh = tmp_path / 'quality.md.abcd.tmp'; fresh.write_text('another host, still writing')
+        atomic_save('mine', tmp_path / 'quality.md')
+        assert busy.exists() and fresh.exists() and (tmp_path / 'quality.md').read_text() == 'mine'
+    finally: writer.kill(); writer.wait()
+    atomic_save('again', tmp_path / 'quality.md')             # the writer is gone: its file is an orphan now
+    assert not busy.exists() and fresh.exists()
 
 def test_loading_a_checkpoint_runs_no_code(tmp_path):
     marker = tmp_path / 'pwned'
