@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# CIFAR-10 (JPEG copy) at 100,000 images, seeds 1 and 2 of the seven runs the seed table needs, plus the seed-0 runs
-# that 100k-new still lacks. Two jobs at a time, one thread each (on 2 cores this finishes sooner than one job on two
-# threads; the `seconds` in these run files are therefore not comparable with the single-job pages).
-# Each job is `m3i-ref bench quality --runs RUN --set seed=S --out FOLDER`, resumable: a finished run is read back.
-# Order = priority: whatever is cut off last, the runs before it have all three seeds.
+# CIFAR-10 (JPEG copy) at 100,000 images: seeds 1 and 2 of the seven runs the seed table needs, plus the seed-0 runs
+# that 100k-new still lacked. Each job is `m3i-ref bench quality --runs RUN --set seed=S --out FOLDER`, resumable: a
+# finished run is read back, so rerunning this script only runs what is missing. Order = priority: whatever is cut
+# off last, the runs before it have all three seeds.
+# One job at a time on both cores (JOBS=1, the default). Measured on 2 cores: two jobs side by side at one thread each
+# took 2,866 and 2,977 s for M3I (seeds 1 and 2) against 1,071 s for one M3I job on two threads, so side by side is
+# 1.4x slower in total. The M3I and classification runs of seeds 1 and 2 were made that way (JOBS=2): their `seconds`
+# are not comparable with the other pages; every later job ran alone.
 # Usage: bash docs/bench/100k-seeds/run.sh   (then the `bench seeds` command in seeds.md redraws the table)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 DATA=${M3I_DATA:-../shared/data}
 BIN=${M3I_BIN:-.venv/bin/m3i-ref}
+JOBS=${JOBS:-1}
+THREADS=$(( $(nproc) / JOBS )); [ "$THREADS" -ge 1 ] || THREADS=1
 job() {   # run seed
   local run=$1 seed=$2 out
   if [ "$seed" = 0 ]; then out=docs/bench/100k-new; else out=docs/bench/100k-seeds/seed$seed; fi
-  OMP_NUM_THREADS=1 "$BIN" bench quality --data-root "$DATA" --images 100000 --runs "$run" --set seed="$seed" --out "$out" \
+  OMP_NUM_THREADS=$THREADS "$BIN" bench quality --data-root "$DATA" --images 100000 --runs "$run" --set seed="$seed" --out "$out" \
     > "docs/bench/100k-seeds/logs/$run-seed$seed.log" 2>&1 && echo "done $run seed $seed" || echo "FAILED $run seed $seed"
 }
-export -f job; export DATA BIN
+export -f job; export DATA BIN THREADS
 mkdir -p docs/bench/100k-seeds/logs
 printf '%s\n' "m3i 1" "m3i 2" "classification 1" "classification 2" "mim_pixel 0" "mim_pixel 1" "mim_pixel 2" \
-  "mim_feature 1" "mim_feature 2" "sim_feature 1" "sim_feature 2" "sim_pixel 1" "sim_pixel 2" \
-  "m3i_nomix 0" "m3i_nomix 1" "m3i_nomix 2" "sim_global 0" \
-  | xargs -P 2 -L 1 bash -c 'job $0 $1'
+  "mim_feature 1" "mim_feature 2" "m3i_nomix 0" "sim_global 0" "sim_feature 1" "sim_feature 2" "sim_pixel 1" "sim_pixel 2" \
+  "m3i_nomix 1" "m3i_nomix 2" \
+  | xargs -P "$JOBS" -L 1 bash -c 'job $0 $1'
