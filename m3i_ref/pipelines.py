@@ -283,11 +283,13 @@ def pipeline_report(out_dir, command=''):
     names = [n for n in names if all(n in bench[s] for s in seeds)]
     fmt = lambda mv: '' if mv[0] is None else f'{mv[0]:.1f}' + (f' ± {mv[1]:.1f}' if len(seeds) > 1 else '')
     any_run = bench[seeds[0]][names[0]]
+    dates = sorted({bench[s][n]['date'] for s in seeds for n in names})   # a resumed page spans the days its runs were made
+    when = f'Date {dates[0]}' if len(dates) == 1 else f'Dates {dates[0]} to {dates[-1]}'
     lines = [f'# Multi-stage pipelines beside single-stage M3I, at equal total budget', '',
              f'Command: `{command}`' if command else '', '',
              f"Preset `{any_run['preset']}`, {any_run['images']:,} images per pipeline in all, seeds {seeds}; every score is the mean over seeds "
              f"± half the range. Each stage's encoder is evaluated with kNN, a linear probe and the short fine-tuning protocol "
-             f"({any_run['stages'][0]['finetune_epochs']} epoch{'s' * (any_run['stages'][0]['finetune_epochs'] != 1)}) on the same test set. Date {any_run['date']}.", '',
+             f"({any_run['stages'][0]['finetune_epochs']} epoch{'s' * (any_run['stages'][0]['finetune_epochs'] != 1)}) on the same test set. {when}.", '',
              '| pipeline | stage | method | init | teacher | images (total) | kNN | linear | fine-tune | own objective | stage-1 objective |',
              '|---|---|---|---|---|---|---|---|---|---|---|']
     for floor in ('chance', 'raw_pixels', 'random_init'):
