@@ -95,3 +95,17 @@ def test_pipelines_as_data_and_from_the_cli(tmp_path, capsys):
     res = json.loads((tmp_path / 'run' / 'pipeline.json').read_text())
     assert [s['method'] for s in res['stages']] == ['mim_feature', 'classification'] and res['images'] == 32
     assert main(['pipeline', 'fd-dino']) == 2 and "choose one of ['fd_dino'" in capsys.readouterr().err
+
+def test_the_pipeline_page_gives_the_days_its_runs_were_made(tmp_path):
+    from m3i_ref.pipelines import pipeline_report
+    kw = dict(preset='toy', images=64, overrides=TINY, finetune_epochs=0, objective_batches=1, verbose=False)
+    run_pipeline('fd_dino', out_dir=tmp_path / 'seed0' / 'fd_dino', **kw)
+    pipeline_report(tmp_path, 'cmd')
+    page = (tmp_path / 'pipelines.md').read_text()
+    day = json.loads((tmp_path / 'seed0' / 'fd_dino' / 'pipeline.json').read_text())['date']
+    assert f'Date {day}.' in page and 'Dates' not in page
+    later = tmp_path / 'seed1' / 'fd_dino'; later.mkdir(parents=True)   # a second seed, resumed on a later day
+    res = json.loads((tmp_path / 'seed0' / 'fd_dino' / 'pipeline.json').read_text())
+    (later / 'pipeline.json').write_text(json.dumps(dict(res, date='2999-01-01')))
+    pipeline_report(tmp_path, 'cmd')
+    assert f'Dates {day} to 2999-01-01.' in (tmp_path / 'pipelines.md').read_text()
