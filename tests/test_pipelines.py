@@ -8,6 +8,7 @@ from m3i_ref.pipelines import Stage, Pipeline, PIPELINES, stage_configs, run_pip
 from m3i_ref.cli import main
 
 TINY = dict(train_size=128, test_size=64, batch_size=16, log_every=1000)
+QUICK = dict(preset='toy', images=64, overrides=TINY, finetune_epochs=0, objective_batches=1, verbose=False)   # a whole pipeline in seconds
 same = lambda a, b: all(torch.equal(a[k], b[k]) for k in b)
 encoder_of = lambda ckpt: {k[len('encoder.'):]: v for k, v in ckpt['model'].items() if k.startswith('encoder.')}
 teacher_of = lambda ckpt: {k[len('teacher.copies.encoder.'):]: v for k, v in ckpt['model'].items() if k.startswith('teacher.copies.encoder.')}
@@ -54,7 +55,7 @@ def test_teacher_settings_are_checked_early():
     with pytest.raises(ValueError, match="'classification' has none"): make_config('classification', 'toy', {'teacher': 'frozen', 'teacher_from': 'x.pt'})
 
 def test_a_pipeline_resumed_mid_stage_equals_an_uninterrupted_one(tmp_path):
-    kw = dict(preset='toy', images=96, overrides=dict(TINY, log_every=1, save_every=2), finetune_epochs=0, objective_batches=1, verbose=False)
+    kw = dict(QUICK, images=96, overrides=dict(TINY, log_every=1, save_every=2))
     full = run_pipeline('swinv2_g', out_dir=tmp_path / 'full', **kw)
     class Crash(Exception): pass
     calls = []
@@ -73,14 +74,13 @@ def test_a_pipeline_resumed_mid_stage_equals_an_uninterrupted_one(tmp_path):
     assert set(full['stages'][1]['objectives']) == {'stage2:classification', 'stage1:mim_pixel'}
 
 def test_a_finished_pipeline_is_read_back_not_retrained(tmp_path, monkeypatch):
-    kw = dict(preset='toy', images=64, overrides=TINY, finetune_epochs=0, objective_batches=1, verbose=False)
-    first = run_pipeline('fd_dino', out_dir=tmp_path, **kw)
+    first = run_pipeline('fd_dino', out_dir=tmp_path, **QUICK)
     import m3i_ref.pipelines as P
     monkeypatch.setattr(P, 'train', lambda *a, **k: (_ for _ in ()).throw(AssertionError('retrained a finished stage')))
-    again = run_pipeline('fd_dino', out_dir=tmp_path, **kw)
+    again = run_pipeline('fd_dino', out_dir=tmp_path, **QUICK)
     assert [s['knn_top1'] for s in again['stages']] == [s['knn_top1'] for s in first['stages']]
     with pytest.raises(AssertionError, match='retrained'):                 # another budget is another run
-        run_pipeline('fd_dino', out_dir=tmp_path / 'other', **dict(kw, images=96))
+        run_pipeline('fd_dino', out_dir=tmp_path / 'other', **dict(QUICK, images=96))
 
 def test_pipelines_as_data_and_from_the_cli(tmp_path, capsys):
     for p in PIPELINES.values(): p.check()
@@ -98,14 +98,12 @@ def test_pipelines_as_data_and_from_the_cli(tmp_path, capsys):
 
 def test_the_pipeline_page_gives_the_days_its_runs_were_made(tmp_path):
     from m3i_ref.pipelines import pipeline_report
-    kw = dict(preset='toy', images=64, overrides=TINY, finetune_epochs=0, objective_batches=1, verbose=False)
-    run_pipeline('fd_dino', out_dir=tmp_path / 'seed0' / 'fd_dino', **kw)
+    res = run_pipeline('fd_dino', out_dir=tmp_path / 'seed0' / 'fd_dino', **QUICK)   # what it writes to pipeline.json
+    day = res['date']
     pipeline_report(tmp_path, 'cmd')
     page = (tmp_path / 'pipelines.md').read_text()
-    day = json.loads((tmp_path / 'seed0' / 'fd_dino' / 'pipeline.json').read_text())['date']
     assert f'Date {day}.' in page and 'Dates' not in page
     later = tmp_path / 'seed1' / 'fd_dino'; later.mkdir(parents=True)   # a second seed, resumed on a later day
-    res = json.loads((tmp_path / 'seed0' / 'fd_dino' / 'pipeline.json').read_text())
     (later / 'pipeline.json').write_text(json.dumps(dict(res, date='2999-01-01')))
     pipeline_report(tmp_path, 'cmd')
     assert f'Dates {day} to 2999-01-01.' in (tmp_path / 'pipelines.md').read_text()
