@@ -19,6 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .data import atomic_save, make_shapes, WordTokenizer
 from .methods import METHODS, Pretrainer, make_slots, ROW, ROW_OPTIONS, M3I_POSTER_TOP1, M3I_METHODS, FAMILIES
 from .train import make_config, train, load_data, model_config
+from .pipelines import date_span, machine_span
 from .evaluate import extract_features, knn_accuracy, linear_probe, raw_pixel_features, chance_accuracy
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices, abs_pos_embed
@@ -144,7 +145,7 @@ def quality_report(out_dir, command=''):
     data_name = DATA_NAMES.get(any_run.get('dataset'), any_run.get('dataset'))
     lines = [f'# {data_name} benchmark: all runs at equal budget', '',
              f'Command: `{command}`' if command else '', '',
-             f"Machine: {any_run['machine']}. Date: {max(r['date'] for r in runs.values())}. Preset `{any_run['preset']}`, "
+             f"Machine: {machine_span(r['machine'] for r in runs.values())}. {date_span(r['date'] for r in runs.values())}. Preset `{any_run['preset']}`, "
              f"{max(r['images_seen'] for r in runs.values()):,} images seen per run, test set {any_run['test_images']:,} images.", '',
              '| run | poster name | kNN top-1 | linear top-1 | kNN - random floor | kNN - raw pixels | train+eval s |', '|---|---|---|---|---|---|---|']
     for r in order:

@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['PIPELINES', 'FINETUNE_EPOCHS', 'BENCH_PIPELINES', 'METRICS', 'Stage', 'Pipeline', 'get_pipeline', 'lineage',
-           'stage_configs', 'stage_objective', 'evaluate_stage', 'run_pipeline', 'floor_results', 'pipeline_bench',
-           'read_pipeline_bench', 'pipeline_claims', 'pipeline_report', 'plot_pipelines']
+           'stage_configs', 'stage_objective', 'evaluate_stage', 'run_pipeline', 'date_span', 'machine_span',
+           'floor_results', 'pipeline_bench', 'read_pipeline_bench', 'pipeline_claims', 'pipeline_report',
+           'plot_pipelines']
 
 # %% ../nbs/13a_pipelines.ipynb #5e848916
 import datetime, json, time
@@ -205,6 +206,18 @@ def run_pipeline(pipeline, preset='toy', images=None, out_dir=None, overrides=No
 BENCH_PIPELINES = ('fd_dino', 'swinv2_g', 'swinv2_g_fd', 'beit3', 'm3i', 'm3i_nomix')
 METRICS = {'knn_top1': 'kNN', 'linear_top1': 'linear', 'finetune_top1': 'fine-tune'}
 
+def date_span(dates):
+    "A page's date line: 'Date D' when its runs were made on one day, 'Dates A to B' when a resumed page spans days."
+    ds = sorted(set(dates))
+    return f'Date {ds[0]}' if len(ds) == 1 else f'Dates {ds[0]} to {ds[-1]}'
+
+def machine_span(machines):
+    "A page's machine line: the settings its runs share, then each setting that varies by run (e.g. threads) with its values."
+    machines = list(machines); keys = list(dict.fromkeys(k for m in machines for k in m))
+    same = {k: machines[0].get(k) for k in keys if len({repr(m.get(k)) for m in machines}) == 1}
+    vary = {k: sorted({str(m.get(k)) for m in machines}) for k in keys if k not in same}
+    return f'{same}' + ''.join(f'; {k} varies by run: {" or ".join(v)}' for k, v in vary.items())
+
 def floor_results(preset, data, seed=0, finetune_epochs=0, overrides=None):
     "The floors of every metric under the pipeline protocol: chance, raw pixels (kNN, linear) and the random-init encoder (kNN, linear, fine-tune)."
     cfg = make_config('classification', preset, dict({k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS and '.' not in k},
@@ -283,8 +296,7 @@ def pipeline_report(out_dir, command=''):
     names = [n for n in names if all(n in bench[s] for s in seeds)]
     fmt = lambda mv: '' if mv[0] is None else f'{mv[0]:.1f}' + (f' ± {mv[1]:.1f}' if len(seeds) > 1 else '')
     any_run = bench[seeds[0]][names[0]]
-    dates = sorted({bench[s][n]['date'] for s in seeds for n in names})   # a resumed page spans the days its runs were made
-    when = f'Date {dates[0]}' if len(dates) == 1 else f'Dates {dates[0]} to {dates[-1]}'
+    when = date_span(bench[s][n]['date'] for s in seeds for n in names)   # a resumed page spans the days its runs were made
     lines = [f'# Multi-stage pipelines beside single-stage M3I, at equal total budget', '',
              f'Command: `{command}`' if command else '', '',
              f"Preset `{any_run['preset']}`, {any_run['images']:,} images per pipeline in all, seeds {seeds}; every score is the mean over seeds "

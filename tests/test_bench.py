@@ -85,3 +85,20 @@ def test_floors_ignore_row_options_bare_or_scoped(tmp_path):
     "A floor trains nothing, so a row option meant for the runs (here scoped to one row) must not stop it."
     res = quality_run('chance', tmp_path, 'toy', 32_000, {'mim_feature.mask_ratio': '0.5', 'target_norm': 'layer'})
     assert res['run'] == 'chance' and 0 < res['knn_top1'] < 100
+
+
+def test_quality_page_gives_the_days_and_the_threads_its_runs_had(tmp_path):
+    from m3i_ref.bench import quality_report
+    write_runs(tmp_path, 100_000, {'random': 30.0, 'mim_pixel': 35.0, 'm3i': 40.0})
+    cpu = dict(python='3.11.7', cores=2, threads=2, cuda=None)
+    for name, day, threads in [('random', '2026-11-29', 2), ('mim_pixel', '2026-12-03', 1), ('m3i', '2026-12-01', 2)]:
+        p = tmp_path / 'runs' / f'{name}.json'
+        p.write_text(json.dumps(dict(json.loads(p.read_text()), date=day, machine=dict(cpu, threads=threads), test_images=10_000)))
+    quality_report(tmp_path, 'cmd')
+    line = (tmp_path / 'quality.md').read_text().splitlines()[4]
+    assert line.startswith("Machine: {'python': '3.11.7', 'cores': 2, 'cuda': None}; threads varies by run: 1 or 2. ")
+    assert 'Dates 2026-11-29 to 2026-12-03. ' in line                   # the page was made over days: it says so
+    (tmp_path / 'runs' / 'mim_pixel.json').unlink(); (tmp_path / 'runs' / 'm3i.json').unlink()
+    quality_report(tmp_path, 'cmd')
+    line = (tmp_path / 'quality.md').read_text().splitlines()[4]
+    assert "'threads': 2" in line and 'varies' not in line and 'Date 2026-11-29. ' in line
