@@ -229,7 +229,8 @@ SEED_METRICS = {'knn_top1': 'kNN top-1', 'linear_top1': 'linear top-1'}   # what
 
 def seed_report(out_dirs, out_path, metrics=tuple(SEED_METRICS), command=''):
     """The same runs at several seeds (one `bench quality` folder per seed, same preset and budget): for each metric the
-    mean and spread (min to max) per run, and each of the poster's orderings as holds / does not hold / **unresolved**
+    mean and spread (min to max) per run, the floors as rows and each run's mean minus the random-init floor's mean (when
+    every folder has the floors; a page without them says so), and each of the poster's orderings as holds / does not hold / **unresolved**
     (the seed ranges overlap). A run missing from a folder is listed, not averaged over fewer seeds.
     Writes `out_path` (.md) and the same name with .json."""
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
@@ -243,8 +244,8 @@ def seed_report(out_dirs, out_path, metrics=tuple(SEED_METRICS), command=''):
     seed_of = {d: min(seeds[d]) for d, _ in sets}
     budget = {(r['images_seen'], r['preset']) for _, rs in sets for r in rs.values() if r['run'] not in FLOORS}
     if len(budget) > 1: raise ValueError(f'the folders mix budgets or presets: {sorted(budget)}')
-    names = [n for n in QUALITY_RUNS if all(n in rs for _, rs in sets)]
-    partial = [n for n in QUALITY_RUNS if n not in names and any(n in rs for _, rs in sets)]
+    names = [n for n in (*FLOORS, *QUALITY_RUNS) if all(n in rs for _, rs in sets)]
+    partial = [n for n in (*FLOORS, *QUALITY_RUNS) if n not in names and any(n in rs for _, rs in sets)]
     lines = [f'# The same runs at {len(sets)} seeds', '', f'Command: `{command}`' if command else '', '',
              'Folders: ' + ', '.join(f'`{d}` (seed {seed_of[d]})' for d, _ in sets) + '. '
              f'Preset `{next(iter(budget))[1]}`, {next(iter(budget))[0]:,} images seen per run.' if budget else '']
@@ -252,17 +253,22 @@ def seed_report(out_dirs, out_path, metrics=tuple(SEED_METRICS), command=''):
     for metric in metrics:
         table = {n: [rs[n][metric] for _, rs in sets] for n in names}
         stats = out[metric] = {n: dict(values=v, mean=sum(v) / len(v), low=min(v), high=max(v)) for n, v in table.items()}
+        floor = stats.get('random')                   # each run's mean next to the random-init floor's mean, when every seed has it
         lines += ['', f'## {SEED_METRICS[metric]}', '',
-                  '| run | ' + ' | '.join(f'seed {seed_of[d]}' for d, _ in sets) + ' | mean | spread (max - min) |',
-                  '|---|' + '---|' * (len(sets) + 2)]
+                  '| run | ' + ' | '.join(f'seed {seed_of[d]}' for d, _ in sets) + ' | mean | spread (max - min) |'
+                  + (' mean - random-init floor |' if floor else ''), '|---|' + '---|' * (len(sets) + 2 + bool(floor))]
         for n, s in stats.items():
-            lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |")
+            gap = ('  |' if n in FLOORS else f" {s['mean'] - floor['mean']:+.1f} |") if floor else ''
+            lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |" + gap)
         vs = verdicts[metric] = [dict(claim=c['text'], verdict=_seed_verdict(stats[c['a']], stats[c['b']]), a=stats[c['a']]['mean'], b=stats[c['b']]['mean'])
                                  for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats]
         if vs:
             lines += ['', f'| ordering ({SEED_METRICS[metric]}) | mean vs mean | over all seeds |', '|---|---|---|']
             lines += [f"| {v['claim']} | {v['a']:.1f} vs {v['b']:.1f} | {v['verdict']} |" for v in vs]
     if partial: lines += ['', f'In only some of the folders, so left out above: {", ".join(partial)}.']
+    if not all(f in names for f in FLOORS):
+        lines += ['', f'Floors missing from some folder ({", ".join(f for f in FLOORS if f not in names)}): these scores stand without '
+                  'the floors of their seeds. Run them in each folder: `m3i-ref bench quality --runs random,raw_pixels,chance --set seed=N --out FOLDER`.']
     lines += ['', 'An ordering "holds" or "does not hold" only when the seed ranges of the two runs do not overlap; '
               'otherwise it is "unresolved", whatever the means say.']
     out_path = Path(out_path)

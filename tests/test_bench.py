@@ -81,6 +81,21 @@ def test_seeds_cli_reports_spread_and_unresolved_orderings(tmp_path, capsys):
     assert 'folders of different seeds' in capsys.readouterr().err
 
 
+def test_seed_table_shows_each_run_next_to_the_floors_of_every_seed(tmp_path):
+    "Floors run at every seed are rows of the table, and each run's mean stands next to the random-init floor's mean."
+    from m3i_ref.bench import seed_report
+    runs = [{'random': 30.0 + d, 'raw_pixels': 41.0, 'chance': 10.0, 'mim_pixel': 40.0 + d} for d in (0.0, 1.0, 2.0)]
+    folders = [write_seed(tmp_path / f's{i}', i, k) for i, k in enumerate(runs)]
+    md = seed_report(folders, tmp_path / 'seeds.md')
+    assert '| random | 30.0 | 31.0 | 32.0 | 31.0 | 2.0 |  |' in md                  # a floor row, no gap to itself
+    assert '| mim_pixel | 40.0 | 41.0 | 42.0 | 41.0 | 2.0 | +10.0 |' in md          # mean 41.0 - floor mean 31.0
+    assert 'Floors missing' not in md
+    (tmp_path / 's2' / 'runs' / 'raw_pixels.json').unlink()                        # a floor at two seeds of three
+    md = seed_report(folders, tmp_path / 'seeds.md')
+    assert '| raw_pixels |' not in md and 'Floors missing from some folder (raw_pixels)' in md
+    assert json.loads((tmp_path / 'seeds.json').read_text())['partial'] == ['raw_pixels']
+
+
 def test_floors_ignore_row_options_bare_or_scoped(tmp_path):
     "A floor trains nothing, so a row option meant for the runs (here scoped to one row) must not stop it."
     res = quality_run('chance', tmp_path, 'toy', 32_000, {'mim_feature.mask_ratio': '0.5', 'target_norm': 'layer'})

@@ -9,6 +9,8 @@
 # took 2,866 and 2,977 s for M3I (seeds 1 and 2) against 1,071 s for one M3I job on two threads, so side by side is
 # 1.4x slower in total. The M3I and classification runs of seeds 1 and 2 were made that way (JOBS=2): their `seconds`
 # are not comparable with the other pages; every later job ran alone.
+# The floors (random-init encoder, raw pixels, chance) are run at seeds 1 and 2 too, so that the seed table shows each
+# score next to the floors of the same seed.
 # Usage: bash docs/bench/100k-seeds/run.sh   (then the `bench seeds` command in seeds.md redraws the table)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -26,4 +28,5 @@ export -f job; export DATA BIN THREADS
 mkdir -p docs/bench/100k-seeds/logs
 printf '%s\n' "m3i 1" "m3i 2" "classification 1" "classification 2" "mim_pixel 0" "mim_pixel 1" "mim_pixel 2" \
   "mim_feature 1" "mim_feature 2" "sim_global 0" "m3i_nomix 0" "m3i_nomix 1" "m3i_nomix 2" "sim_feature 1" "sim_feature 2" "sim_pixel 1" "sim_pixel 2" \
+  "random,raw_pixels,chance 1" "random,raw_pixels,chance 2" \
   | xargs -P "$JOBS" -L 1 bash -c 'job $0 $1'
