@@ -117,3 +117,11 @@ def test_quality_page_gives_the_days_and_the_threads_its_runs_had(tmp_path):
     quality_report(tmp_path, 'cmd')
     line = (tmp_path / 'quality.md').read_text().splitlines()[4]
     assert "'threads': 2" in line and 'varies' not in line and 'Date 2026-11-29. ' in line
+
+
+def test_ablation_page_reading_is_the_file_its_report_script_appends():
+    "docs/bench/ablations.md is generated (report.py + ablations/reading.md): prose edited on the page itself would be lost on the next redraw."
+    from pathlib import Path
+    bench = Path(__file__).resolve().parents[1] / 'docs' / 'bench'
+    reading = (bench / 'ablations' / 'reading.md').read_text().rstrip() + '\n'
+    assert reading.startswith('## Reading') and (bench / 'ablations.md').read_text().endswith('\n' + reading)
