@@ -349,16 +349,26 @@ def speed_table(preset='cifar-cpu', batch_size=64, steps=5, warmup=2, methods=No
     tok = WordTokenizer.from_texts(data.all_captions()); mean, std = data.mean_std()
     batch = data.batch(torch.arange(batch_size))
     rows = {}
-    def measure(key, model, fn):
-        params = [p for p in model.parameters() if p.requires_grad]
+    def measure(*entries):
+        """Time each (key, model, step) `repeats` times, the entries taking turns (ours, plain, ours, plain, ...), so that a
+        slow spell of a shared machine falls on both sides of a ratio; the median of the repeats is reported."""
         amp = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
-        def f():
-            with amp(): return fn()
-        flops = _step_flops(f)
-        ts = sorted(_time_step(f, params, steps, warmup, device) for _ in range(repeats))
-        t = ts[len(ts) // 2]
-        mem = torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda' else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rows[key] = dict(ms_per_step=1000 * t, images_per_s=batch_size / t, peak_mem_mb=mem, tflops=flops / t / 1e12, gflop_per_step=flops / 1e9)
+        def wrap(fn):
+            def f():
+                with amp(): return fn()
+            return f
+        steps_of = {key: (wrap(fn), [p for p in model.parameters() if p.requires_grad]) for key, model, fn in entries}
+        flops = {key: _step_flops(f) for key, (f, _) in steps_of.items()}
+        ts, mem = {key: [] for key in steps_of}, {key: 0.0 for key in steps_of}
+        for _ in range(repeats):
+            for key, (f, params) in steps_of.items():
+                ts[key].append(_time_step(f, params, steps, warmup, device))
+                m = torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda' else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                mem[key] = max(mem[key], m)
+        for key in steps_of:
+            t = sorted(ts[key])[len(ts[key]) // 2]
+            rows[key] = dict(ms_per_step=1000 * t, images_per_s=batch_size / t, peak_mem_mb=mem[key], tflops=flops[key] / t / 1e12,
+                             gflop_per_step=flops[key] / 1e9)
     for m in methods:
         cfg = model_config(make_config(m, preset))
         cfg.num_classes, cfg.vocab_size = data.num_classes, len(tok)
@@ -366,13 +376,12 @@ def speed_table(preset='cifar-cpu', batch_size=64, steps=5, warmup=2, methods=No
         model = Pretrainer(cfg).to(device)
         if compile: model.encoder.compile()
         slots = make_slots(cfg, batch, mean, std, torch.Generator().manual_seed(0), tok, device=device)
-        measure(m, model, lambda: model(slots)['loss'])
-        if not plain: continue
+        ours = (m, model, lambda: model(slots)['loss'])
+        if not plain or m not in PLAIN_BASELINES: measure(ours); continue
         def build(**changes):                      # the same run with other model settings (BYOL's variant of instance discrimination)
             c = replace(cfg, **changes); torch.manual_seed(0)
             return Pretrainer(c).to(device), make_slots(c, batch, mean, std, torch.Generator().manual_seed(0), tok, device=device)
-        for key, module, fn in PLAIN_BASELINES.get(m, lambda *a: [])(model, cfg, slots, build, device):
-            measure(key, module, fn)
+        measure(ours, *PLAIN_BASELINES[m](model, cfg, slots, build, device))   # each plain step timed in turn with ours
     return dict(preset=preset, batch_size=batch_size, device=str(device), bf16=bf16, compile=compile, machine=machine(),
                 date=datetime.date.today().isoformat(), rows=rows)
 
