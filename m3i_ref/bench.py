@@ -178,7 +178,7 @@ def quality_report(out_dir, command=''):
     return '\n'.join(lines)
 
 # %% ../nbs/15_bench.ipynb #07009167
-def budget_report(out_dirs, out_dir):
+def budget_report(out_dirs, out_dir, command=''):
     "The runs of several `bench quality` folders (one budget each) side by side: `budgets.md`, `budgets.json`, `budgets.png` in `out_dir`."
     sets = sorted(((max(r['images_seen'] for r in rs.values()), str(d), rs) for d in out_dirs if (rs := read_runs(d))), key=lambda s: s[0])
     if len(sets) < 2: raise ValueError(f'budget_report needs at least two folders with results, got {[str(d) for d in out_dirs]}')
@@ -188,7 +188,7 @@ def budget_report(out_dirs, out_dir):
     if len(presets) > 1: raise ValueError(f'the folders mix presets {sorted(presets)}; compare budgets of one preset')
     names = [r for r in [*FLOORS, *QUALITY_RUNS] if all(r in rs for _, _, rs in sets)]
     cols = lambda m: ' | '.join(f'{m} @ {b:,}' for b in budgets)
-    lines = ['# The same runs at several budgets', '', f"Folders: {', '.join(f'`{d}`' for _, d, _ in sets)}. Preset `{presets.pop()}`; "
+    lines = ['# The same runs at several budgets', '', f'Command: `{command}`' if command else '', '', f"Folders: {', '.join(f'`{d}`' for _, d, _ in sets)}. Preset `{presets.pop()}`; "
              f"images seen per run: {', '.join(f'{b:,}' for b in budgets)}. Change: last budget minus first.", '',
              f'| run | {cols("kNN")} | kNN change | {cols("linear")} | linear change |', '|---|' + '---|' * (2 * len(budgets) + 2)]
     table = {}
@@ -199,14 +199,16 @@ def budget_report(out_dirs, out_dir):
         lines.append(f'| {r} | {f(k)} | {k[-1] - k[0]:+.1f} | {f(l)} | {l[-1] - l[0]:+.1f} |')
     lines += ['', '| images seen | runs >= random-init floor + 3 kNN | Spearman with the poster (kNN / linear) | poster orderings that hold (kNN) |', '|---|---|---|---|']
     summary = {}
-    for b, _, rs in sets:
+    for b, _, full in sets:
+        rs = {r: full[r] for r in names}             # only the runs every budget has: the counts compare like with like
         checks = orderings(rs)
-        floor = [ours for _, poster, ours in checks if poster is None]
+        floor = [rs[r]['knn_top1'] >= rs['random']['knn_top1'] + 3 for r in names if r not in FLOORS] if 'random' in rs else []
         paired = [poster == ours for _, poster, ours in checks if poster is not None]
         rho = [poster_rank_correlation(rs, m) for m in ('knn_top1', 'linear_top1')]
         summary[b] = dict(above_floor=sum(floor), runs=len(floor), spearman=rho, orderings_hold=sum(paired), orderings=len(paired))
         show = ' / '.join('-' if x is None else f'{x:+.2f}' for x in rho)
-        lines.append(f'| {b:,} | {sum(floor)} of {len(floor)} | {show} | {sum(paired)} of {len(paired)} |')
+        lines.append(f"| {b:,} | {f'{sum(floor)} of {len(floor)}' if floor else '-'} | {show} | {sum(paired)} of {len(paired)} |")
+    lines += ['', 'The summary counts only the runs every budget has, so its rows compare like with like.']
     out_dir = Path(out_dir)
     atomic_save('\n'.join(lines) + '\n', out_dir / 'budgets.md')
     _write_json(dict(folders=[d for _, d, _ in sets], budgets=budgets, runs=table, summary=summary), out_dir / 'budgets.json')

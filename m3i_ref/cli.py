@@ -195,7 +195,7 @@ def cmd_bench_pipelines(args):
 
 def cmd_bench_budgets(args):
     from m3i_ref.bench import budget_report
-    print(budget_report(args.folders, args.out))
+    print(budget_report(args.folders, args.out, command=_command()))
 
 def cmd_bench_speed(args):
     from m3i_ref.bench import speed_table, speed_report, _write_json

@@ -21,6 +21,12 @@ def test_budgets_cli_puts_two_budgets_side_by_side(tmp_path, capsys):
     md = (tmp_path / 'budgets.md').read_text()
     assert '| sim_feature | 28.0 | 34.0 | +6.0 | 29.0 | 35.0 | +6.0 |' in md      # ordered by budget, not by argument
     assert '| 50,000 | 2 of 3 |' in md and '| 100,000 | 3 of 3 |' in md            # runs >= random floor + 3 kNN
+    extra = write_runs(tmp_path / 'extra', 200_000, {'random': 30.0, 'raw_pixels': 41.0, 'mim_pixel': 38.0, 'm3i': 55.0, 'classification': 50.0})
+    assert main(['bench', 'budgets', str(large), str(extra), '--out', str(tmp_path)]) == 0
+    md = (tmp_path / 'budgets.md').read_text()                                    # only runs both budgets have: mim_pixel, m3i
+    assert '| 100,000 | 2 of 2 |' in md and '| 200,000 | 2 of 2 |' in md and '| classification |' not in md
+    assert main(['bench', 'budgets', str(large), str(small), '--out', str(tmp_path)]) == 0   # the first page again, for the checks below
+    md = (tmp_path / 'budgets.md').read_text()
     out = json.loads((tmp_path / 'budgets.json').read_text())
     assert out['budgets'] == [50_000, 100_000] and out['runs']['m3i']['knn_top1'] == [40.0, 41.0]
     assert (tmp_path / 'budgets.png').stat().st_size > 0
