@@ -19,7 +19,7 @@ WIDGET = 'application/vnd.jupyter.widget-view+json'
 DOCS = ['docs/method.md', 'docs/teaching.md', 'docs/reliability.md', 'docs/bench/README.md', 'docs/bench/100k-new/quality.md',
         'docs/bench/toy/quality.md', 'docs/bench/ablations.md', 'docs/bench/pipelines/pipelines.md',
         'docs/bench/pipelines-cifar/pipelines.md', 'docs/bench/toy-seeds/seeds.md', 'docs/bench/100k-seeds/seeds.md',
-        'docs/bench/speed-cifar-cpu-cpu.md']
+        'docs/bench/200k/quality.md', 'docs/bench/200k-seeds/seeds.md', 'docs/bench/speed-cifar-cpu-cpu.md']
 
 def directives(source):
     return [l[3:].strip() for l in source.splitlines() if l.startswith('#|')]
