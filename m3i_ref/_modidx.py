@@ -31,6 +31,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'm3i_ref.bench.speed_report': ('bench.html#speed_report', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.speed_table': ('bench.html#speed_table', 'm3i_ref/bench.py')},
             'm3i_ref.cli': { 'm3i_ref.cli._command': ('cli.html#_command', 'm3i_ref/cli.py'),
+                             'm3i_ref.cli._folder_command': ('cli.html#_folder_command', 'm3i_ref/cli.py'),
                              'm3i_ref.cli._parse_sets': ('cli.html#_parse_sets', 'm3i_ref/cli.py'),
                              'm3i_ref.cli.add_bench_parser': ('cli.html#add_bench_parser', 'm3i_ref/cli.py'),
                              'm3i_ref.cli.build_parser': ('cli.html#build_parser', 'm3i_ref/cli.py'),

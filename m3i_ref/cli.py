@@ -115,7 +115,9 @@ def build_parser():
     return p
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv                       # what the pages write as their command
     try:
         args.func(args)
     except (ValueError, FileNotFoundError, KeyError, FloatingPointError) as e:
@@ -158,7 +160,16 @@ def add_bench_parser(sub):
     pb.add_argument('--out', default='docs/bench/pipelines')
     pb.set_defaults(func=cmd_bench_pipelines)
 
-def _command(): return 'm3i-ref ' + ' '.join(sys.argv[1:])
+def _command(args): return 'm3i-ref ' + ' '.join(args.argv)
+
+def _folder_command(args, held):
+    """The `bench quality` command that reproduces a whole result folder: this one with `--runs` naming every run the
+    folder holds (a finished run is read back), not just the runs this call asked for."""
+    argv, i = list(args.argv), next((i for i, a in enumerate(args.argv) if a == '--runs' or a.startswith('--runs=')), None)
+    if i is None: return _command(args)                                # no --runs: the command already covers every run
+    if argv[i] == '--runs': argv[i + 1] = ','.join(held)
+    else: argv[i] = '--runs=' + ','.join(held)
+    return 'm3i-ref ' + ' '.join(argv)
 
 def cmd_bench_quality(args):
     from m3i_ref.bench import FLOORS, QUALITY_RUNS, quality_run, quality_report, preset_images
@@ -175,12 +186,13 @@ def cmd_bench_quality(args):
     for r in runs:
         res = quality_run(r, out, args.preset, images, overrides)
         print(f"{r:32s} kNN {res['knn_top1']:5.1f}  linear {res['linear_top1']:5.1f}  ({res['seconds']:.0f} s)", flush=True)
-        report = quality_report(out, _command())
+        held = [n for n in (*FLOORS, *QUALITY_RUNS) if (Path(out) / 'runs' / f'{n}.json').exists()]
+        report = quality_report(out, _folder_command(args, held))
     print(report)
 
 def cmd_bench_seeds(args):
     from m3i_ref.bench import seed_report
-    print(seed_report(args.folders, args.out, command=_command()))
+    print(seed_report(args.folders, args.out, command=_command(args)))
 
 def cmd_bench_pipelines(args):
     from m3i_ref.pipelines import BENCH_PIPELINES, PIPELINES, pipeline_bench, pipeline_report
@@ -190,19 +202,19 @@ def cmd_bench_pipelines(args):
     bad = [n for n in names if n not in PIPELINES]
     if bad: raise ValueError(f'unknown pipeline(s) {bad}; choose from {list(PIPELINES)}')
     pipeline_bench(args.out, args.preset, args.images, args.seeds, names, sets, args.finetune_epochs)
-    for c, v in pipeline_report(args.out, _command()): print(f'{v:>14}  {c}')
+    for c, v in pipeline_report(args.out, _command(args)): print(f'{v:>14}  {c}')
     print(f"written to {Path(args.out) / 'pipelines.md'}")
 
 def cmd_bench_budgets(args):
     from m3i_ref.bench import budget_report
-    print(budget_report(args.folders, args.out, command=_command()))
+    print(budget_report(args.folders, args.out, command=_command(args)))
 
 def cmd_bench_speed(args):
     from m3i_ref.bench import speed_table, speed_report, _write_json
     from m3i_ref.data import atomic_save
     res = speed_table(args.preset, args.batch_size, args.steps, methods=args.methods.split(',') if args.methods else None,
                       device=args.device, bf16=args.bf16 or None, compile=args.compile)
-    md = speed_report(res, _command())
+    md = speed_report(res, _command(args))
     tag = f"speed-{args.preset}-{res['device'].split(':')[0]}"
     atomic_save(md + '\n', Path(args.out) / f'{tag}.md'); _write_json(res, Path(args.out) / f'{tag}.json')
     print(md)

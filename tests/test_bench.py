@@ -131,3 +131,14 @@ def test_ablation_page_reading_is_the_file_its_report_script_appends():
     bench = Path(__file__).resolve().parents[1] / 'docs' / 'bench'
     reading = (bench / 'ablations' / 'reading.md').read_text().rstrip() + '\n'
     assert reading.startswith('## Reading') and (bench / 'ablations.md').read_text().endswith('\n' + reading)
+
+
+def test_quality_page_gives_the_command_that_reproduces_the_whole_folder(tmp_path):
+    "A folder filled one run per call: its page names every run it holds, so the command on the page redraws all of it."
+    write_runs(tmp_path, 100_000, {'random': 30.0, 'mim_pixel': 35.0, 'm3i': 40.0})
+    for p in (tmp_path / 'runs').glob('*.json'): p.write_text(json.dumps(dict(json.loads(p.read_text()), seconds=1.0, date='2026-12-03', machine=dict(cores=2), test_images=10_000)))
+    assert main(['bench', 'quality', '--images', '100000', '--runs', 'm3i', '--set', 'seed=0', '--out', str(tmp_path)]) == 0
+    md = (tmp_path / 'quality.md').read_text()
+    assert f'Command: `m3i-ref bench quality --images 100000 --runs random,mim_pixel,m3i --set seed=0 --out {tmp_path}`' in md
+    assert main(['bench', 'quality', '--images', '100000', '--runs=mim_pixel', '--out', str(tmp_path)]) == 0
+    assert '--runs=random,mim_pixel,m3i --out' in (tmp_path / 'quality.md').read_text()
