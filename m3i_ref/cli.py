@@ -160,7 +160,7 @@ def add_bench_parser(sub):
     pb.add_argument('--out', default='docs/bench/pipelines')
     pb.set_defaults(func=cmd_bench_pipelines)
 
-def _command(args): return 'm3i-ref ' + ' '.join(args.argv)
+def _command(args, argv=None): return 'm3i-ref ' + ' '.join(args.argv if argv is None else argv)
 
 def _folder_command(args, held):
     """The `bench quality` command that reproduces a whole result folder: this one with `--runs` naming every run the
@@ -169,10 +169,10 @@ def _folder_command(args, held):
     if i is None: return _command(args)                                # no --runs: the command already covers every run
     if argv[i] == '--runs': argv[i + 1] = ','.join(held)
     else: argv[i] = '--runs=' + ','.join(held)
-    return 'm3i-ref ' + ' '.join(argv)
+    return _command(args, argv)
 
 def cmd_bench_quality(args):
-    from m3i_ref.bench import FLOORS, QUALITY_RUNS, quality_run, quality_report, preset_images
+    from m3i_ref.bench import FLOORS, QUALITY_RUNS, quality_run, quality_report, preset_images, read_runs
     from m3i_ref.train import make_config
     overrides = _parse_sets(args.set)
     if args.data_root: overrides['data_root'] = args.data_root
@@ -186,7 +186,8 @@ def cmd_bench_quality(args):
     for r in runs:
         res = quality_run(r, out, args.preset, images, overrides)
         print(f"{r:32s} kNN {res['knn_top1']:5.1f}  linear {res['linear_top1']:5.1f}  ({res['seconds']:.0f} s)", flush=True)
-        held = [n for n in (*FLOORS, *QUALITY_RUNS) if (Path(out) / 'runs' / f'{n}.json').exists()]
+        finished = read_runs(out)
+        held = [n for n in (*FLOORS, *QUALITY_RUNS) if n in finished]
         report = quality_report(out, _folder_command(args, held))
     print(report)
 
