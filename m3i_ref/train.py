@@ -6,9 +6,9 @@
 __all__ = ['RESUME_FREE_KEYS', 'FLOOR_NAMES', 'FLOORS_VERSION', 'ENCODER_KEYS', 'param_groups', 'lr_at', 'step_generator',
            'total_steps', 'batch_indices', 'process_batch_indices', 'load_checkpoint', 'check_model_config',
            'check_run_config', 'model_from_checkpoint', 'ProgressBar', 'live_plot', 'StepSampler', 'Batches',
-           'check_finite', 'load_data', 'evaluate_encoder', 'knn_floors', 'score_line', 'prepare_out_dir',
-           'finite_json', 'StopRequest', 'Interrupted', 'encoder_weights', 'Run', 'build_run', 'train_step', 'save_run',
-           'finish_run', 'train', 'plot_history']
+           'check_finite', 'load_data', 'evaluate_encoder', 'knn_floors', 'initial_encoder', 'transfer_floors',
+           'transfer_line', 'score_line', 'prepare_out_dir', 'finite_json', 'StopRequest', 'Interrupted',
+           'encoder_weights', 'Run', 'build_run', 'train_step', 'save_run', 'finish_run', 'train', 'plot_history']
 
 # %% ../nbs/12_train.ipynb #83c06f53
 import hashlib, json, math, os, sys, tempfile, time
@@ -23,7 +23,8 @@ from .methods import ModelConfig, Pretrainer, make_slots, canonical_method, ROW
 from .config import (TrainConfig, MODEL_KEYS, model_config, PRESETS, PRESET_NOTES, TRAIN_NOTES, PRESET_ALIASES, make_config,
                            validate, _TYPES)          # the run's configuration (nbs/11a_config), re-exported here
 from .targets import ema_momentum, ema_base_for
-from .evaluate import extract_features, knn_accuracy, linear_probe, finetune, OnlineProbe, collapse_meter, raw_pixel_features, chance_accuracy
+from .evaluate import (extract_features, knn_accuracy, linear_probe, finetune, OnlineProbe, collapse_meter, raw_pixel_features,
+                             chance_accuracy, balanced_subset, transfer_scores, label_key)
 from .vit import ViT
 from .convnet import make_encoder, ENCODERS
 from .distributed import setup_distributed, rank, world_size, is_main_process, is_distributed, all_reduce_mean
@@ -183,14 +184,20 @@ def load_data(cfg):
     test = load_dataset(cfg.dataset, 'test' if cfg.dataset != 'folder' else 'val', n=cfg.test_size or None, **kw)
     return train, test
 
-def evaluate_encoder(encoder, train, test, mean, std, cfg, device='cpu', finetune_epochs=0):
-    "kNN (and optionally linear-probe and fine-tuning) top-1 of the encoder's global feature on the test split, with the kNN floors."
+def evaluate_encoder(encoder, train, test, mean, std, cfg, device='cpu', finetune_epochs=0, labels=(), recipe=None):
+    """kNN (and optionally linear-probe and fine-tuning) top-1 of the encoder's global feature on the test split, with the kNN
+    floors. `labels` (fractions, e.g. (0.01, 0.1)): also the transfer protocol with that share of the training labels, each
+    fraction under `transfer` with its floors (with a `recipe`, fine-tuning and the from-scratch floor too)."""
     ftr, ltr = extract_features(encoder, train, mean, std, device=device)
     fte, lte = extract_features(encoder, test, mean, std, device=device)
     out = {'knn_top1': knn_accuracy(ftr, ltr, fte, lte, train.num_classes, cfg.knn_k, cfg.knn_t), 'collapse': collapse_meter(fte)}
     if cfg.eval_linear: out['linear_top1'] = linear_probe(ftr, ltr, fte, lte, train.num_classes)
     if finetune_epochs: out['finetune_top1'] = finetune(encoder, train, test, mean, std, finetune_epochs, device=device)
     out['floors'] = knn_floors(cfg, train, test, mean, std, device)      # the kNN score means something only next to these
+    if labels: out['transfer'] = {}
+    for fraction in labels:
+        t = transfer_scores(encoder, train, test, mean, std, fraction, recipe, cfg.seed, device, cfg.knn_k, cfg.knn_t, ((ftr, ltr), (fte, lte)))
+        out['transfer'][label_key(fraction)] = dict(t, floors=transfer_floors(cfg, train, test, mean, std, fraction, recipe, device))
     return out
 
 FLOOR_NAMES = {'raw_pixels': 'raw pixels', 'random_init': 'random init', 'chance': 'chance'}
@@ -216,15 +223,52 @@ def knn_floors(cfg, train, test, mean, std, device='cpu', cache=True):
     out = {'chance': chance_accuracy(train.labels, test.labels)}
     (ftr, ltr), (fte, lte) = raw_pixel_features(train), raw_pixel_features(test)
     out['raw_pixels'] = knn_accuracy(ftr, ltr, fte, lte, train.num_classes, cfg.knn_k, cfg.knn_t)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)                                # the same weights `train` starts from
-        encoder = make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, freeze_patch_embed=cfg.freeze_patch_embed).to(device)
+    encoder = initial_encoder(cfg, device)
     ftr, ltr = extract_features(encoder, train, mean, std, device=device)
     fte, lte = extract_features(encoder, test, mean, std, device=device)
     out['random_init'] = knn_accuracy(ftr, ltr, fte, lte, train.num_classes, cfg.knn_k, cfg.knn_t)
     out = {k: round(out[k], 2) for k in FLOOR_NAMES}
     if cache: atomic_save(json.dumps(out) + '\n', path)
     return out
+
+def initial_encoder(cfg, device='cpu'):
+    "The encoder a run of `cfg` starts from (its architecture, initialised under its seed): the random-init floor, and where from-scratch training starts."
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)                                # the same weights `train` starts from
+        return make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, freeze_patch_embed=cfg.freeze_patch_embed).to(device)
+
+def transfer_floors(cfg, train, test, mean, std, fraction, recipe=None, device='cpu', cache=True):
+    """The floors of the transfer protocol with `fraction` of the labels, on the run's subset (`balanced_subset` with the
+    run's seed): `chance` (the subset's majority class), `raw_pixels` (kNN and linear probe on pixels), `random_init` (kNN and
+    linear probe of `initial_encoder` and, with a `recipe`, its fine-tuning: **from scratch**, the same recipe, subset and
+    budget as the runs it stands next to). In-memory data only (None otherwise); cached like `knn_floors`."""
+    if not (isinstance(train, ImageData) and isinstance(test, ImageData)): return None
+    key = (_floors_key(cfg, train, test), cfg.encoder, cfg.freeze_patch_embed, fraction, recipe and sorted(asdict(recipe).items()))
+    path = cache_dir() / 'floors' / f"transfer-{hashlib.sha1(repr(key).encode()).hexdigest()[:16]}.json"
+    if cache and path.exists():
+        try: return json.loads(path.read_text())
+        except ValueError: pass
+    idx = balanced_subset(train.labels, fraction, cfg.seed)
+    pixels = transfer_scores(None, train, test, mean, std, fraction, None, cfg.seed, device, cfg.knn_k, cfg.knn_t,
+                             (raw_pixel_features(train), raw_pixel_features(test)))
+    scratch = transfer_scores(initial_encoder(cfg, device), train, test, mean, std, fraction, recipe, cfg.seed, device, cfg.knn_k, cfg.knn_t)
+    out = dict(chance=round(chance_accuracy(train.labels[idx], test.labels), 2), subset=scratch['subset'],
+               raw_pixels={k: round(pixels[k], 2) for k in ('knn_top1', 'linear_top1')},
+               random_init={k: round(scratch[k], 2) for k in ('knn_top1', 'linear_top1', 'finetune_top1') if k in scratch})
+    if cache: atomic_save(json.dumps(out) + '\n', path)
+    return out
+
+def transfer_line(key, t):
+    """`fine-tune@10% 47.3 (from scratch 38.1), kNN@10% ... (raw pixels ..., random init ...), linear@10% ...`: the transfer
+    scores at one label fraction with their floors, as the CLI prints them."""
+    fl = t.get('floors') or {}
+    floors = lambda m: (' (' + ', '.join(f"{FLOOR_NAMES[f]} {fl[f][m]:.1f}" for f in ('raw_pixels', 'random_init') if m in fl.get(f, {})) + ')') if fl else ''
+    parts = []
+    if t.get('finetune_top1') is not None:
+        scratch = fl.get('random_init', {}).get('finetune_top1')
+        parts.append(f"fine-tune@{key} {t['finetune_top1']:.1f}" + (f' (from scratch {scratch:.1f})' if scratch is not None else ''))
+    parts += [f"kNN@{key} {t['knn_top1']:.1f}" + floors('knn_top1'), f"linear@{key} {t['linear_top1']:.1f}" + floors('linear_top1')]
+    return ', '.join(parts) + f" [{t['labelled']} labels]"
 
 def score_line(result):
     "`kNN 78.4 (raw pixels 41.0, random init 22.3, chance 16.7)`: a score with its floors, as the CLI prints it."
