@@ -59,6 +59,10 @@ def cmd_methods(args):
         for name, note in PRESET_NOTES.items(): print(f'| {name} | {note} |')
         print(); print('| training setting | default, source and measurement |'); print('|---|---|')
         for name, note in TRAIN_NOTES.items(): print(f'| {name} | {note} |')
+        from m3i_ref.evaluate import FINETUNE_SOURCES, FINETUNE_RECIPES
+        print(); print('| fine-tuning (transfer protocol) | default and source |'); print('|---|---|')
+        for name, note in FINETUNE_SOURCES.items(): print(f'| {name} | {note} |')
+        for name, r in FINETUNE_RECIPES.items(): print(f'| recipe {name} | {r} |')
 
 def cmd_presets(args):
     from m3i_ref.train import PRESETS, PRESET_ALIASES, PRESET_NOTES
@@ -253,3 +257,6 @@ def cmd_bench_speed(args):
     tag = f"speed-{args.preset}-{res['device'].split(':')[0]}"
     atomic_save(md + '\n', Path(args.out) / f'{tag}.md'); _write_json(res, Path(args.out) / f'{tag}.json')
     print(md)
+
+# %% ../nbs/14_cli.ipynb #ac09c2c3
+if __name__ == '__main__': sys.exit(main())
