@@ -259,4 +259,4 @@ def cmd_bench_speed(args):
     print(md)
 
 # %% ../nbs/14_cli.ipynb #ac09c2c3
-if __name__ == '__main__': sys.exit(main())
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())   # python -m m3i_ref.cli (not a notebook kernel)
