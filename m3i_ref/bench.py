@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
-from .data import atomic_save, make_shapes, WordTokenizer
+from .data import atomic_save, make_shapes, WordTokenizer, load_dataset
 from .methods import METHODS, Pretrainer, make_slots, ROW, ROW_OPTIONS, M3I_POSTER_TOP1, M3I_METHODS, FAMILIES
 from .train import make_config, train, load_data, model_config
 from .pipelines import date_span, machine_span
@@ -60,7 +60,7 @@ def add_transfer(res, out_dir, labels, recipe=None, train_data=None, test_data=N
     A floor row reads its own column from `transfer_floors` (the `random` row's fine-tuning is training from scratch);
     a trained run is re-loaded from `out_dir/ckpt/<run>/checkpoint.pt`."""
     from m3i_ref.train import transfer_floors, load_checkpoint, model_from_checkpoint, TrainConfig, _TYPES
-    name, cfg = res['run'], TrainConfig(**{k: v for k, v in res['config'].items() if k in _TYPES})   # the run's own settings
+    name, cfg = res['run'], TrainConfig(**{'shapes': 'calm', **{k: v for k, v in res['config'].items() if k in _TYPES}})   # the run's own settings (a result from before the `shapes` key was made on the calm design)
     if train_data is None: train_data, test_data = load_data(cfg)
     mean, std = train_data.mean_std()
     if name not in FLOORS:
@@ -85,11 +85,19 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
     `labels` (fractions) and `recipe`: also the transfer protocol (`add_transfer`), added to a finished run from its checkpoint."""
     out = Path(out_dir) / 'runs' / f'{name}.json'
     seen = 0 if name in FLOORS else images
+    if name in FLOORS:                                 # floors train nothing: row options (bare or row.key) do not apply
+        overrides = {k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS and '.' not in k}
+    cfg = make_config('classification' if name in FLOORS else name, preset,
+                      dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
     if out.exists():
         res = json.loads(out.read_text())
-        if (res['images_seen'], res['preset']) != (seen, preset):
-            raise ValueError(f"{out} holds {name} at {res['images_seen']:,} images seen with preset {res['preset']!r}, but this run asks "
-                             f"{seen:,} with {preset!r}: delete that file to rerun it, or write into another folder (--out)")
+        design = res.get('config', {}).get('shapes', 'calm') if res.get('dataset') == 'shapes' else None   # runs before the designs: calm
+        asked = cfg.shapes if cfg.dataset == 'shapes' else None
+        if (res['images_seen'], res['preset'], design) != (seen, preset, asked):
+            held = f" on the {design!r} shapes" if design else ''
+            wants = f" on the {asked!r} shapes" if asked else ''
+            raise ValueError(f"{out} holds {name} at {res['images_seen']:,} images seen with preset {res['preset']!r}{held}, but this run asks "
+                             f"{seen:,} with {preset!r}{wants}: delete that file to rerun it, or write into another folder (--out)")
         if not _has_transfer(res, labels, recipe):
             t0 = time.time()
             add_transfer(res, out_dir, labels, recipe)
@@ -97,10 +105,6 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
             _write_json(res, out)
         return res
     t0 = time.time()
-    if name in FLOORS:                                 # floors train nothing: row options (bare or row.key) do not apply
-        overrides = {k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS and '.' not in k}
-    cfg = make_config('classification' if name in FLOORS else name, preset,
-                      dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
     train_data, test_data = load_data(cfg)
     mean, std = train_data.mean_std()
     if name == 'chance':
@@ -120,7 +124,14 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
     if name != 'chance':
         knn = knn_accuracy(ftr, ltr, fte, lte, train_data.num_classes, cfg.knn_k, cfg.knn_t)
         linear = linear_probe(ftr, ltr, fte, lte, train_data.num_classes, epochs=linear_epochs)
-    res = dict(run=name, knn_top1=knn, linear_top1=linear,
+    extra = {}
+    if cfg.dataset == 'shapes':                        # the held-out draw: a generator seed nothing was chosen on
+        ho = load_dataset('shapes', 'heldout', size=cfg.img_size, n=cfg.test_size or None, seed=cfg.seed, shapes=cfg.shapes)
+        if name == 'chance': extra['heldout_knn_top1'] = chance_accuracy(train_data.labels, ho.labels)
+        else:
+            fho, lho = raw_pixel_features(ho) if name == 'raw_pixels' else extract_features(encoder, ho, mean, std)
+            extra['heldout_knn_top1'] = knn_accuracy(ftr, ltr, fho, lho, train_data.num_classes, cfg.knn_k, cfg.knn_t)
+    res = dict(run=name, knn_top1=knn, linear_top1=linear, **extra,
                images_seen=seen, preset=preset, dataset=cfg.dataset,
                test_images=len(test_data), seconds=round(time.time() - t0, 1), config=asdict(cfg), machine=machine(),
                date=datetime.date.today().isoformat())
@@ -222,6 +233,7 @@ def quality_report(out_dir, command=''):
     if not runs: raise FileNotFoundError(f'no results under {out_dir / "runs"}')
     order = [r for r in [*FLOORS, *QUALITY_RUNS] if r in runs]
     floor, raw = (runs.get(f, {}).get('knn_top1') for f in ('random', 'raw_pixels'))
+    heldout = any(r.get('heldout_knn_top1') is not None for r in runs.values())
     any_run = next(iter(runs.values()))
     data_name = DATA_NAMES.get(any_run.get('dataset'), any_run.get('dataset'))
     lines = [f'# {data_name} benchmark: all runs at equal budget', '',
@@ -229,13 +241,17 @@ def quality_report(out_dir, command=''):
              f"Machine: {machine_span(r['machine'] for r in runs.values())}. {date_span(r['date'] for r in runs.values())}. Preset `{any_run['preset']}`, "
              f"{max(r['images_seen'] for r in runs.values()):,} images seen per run, test set {any_run['test_images']:,} images.", '',
              *transfer_table(runs, order),
-             '| run | poster name | kNN top-1 | linear top-1 | kNN - random floor | kNN - raw pixels | train+eval s |', '|---|---|---|---|---|---|---|']
+             '| run | poster name | kNN top-1 | linear top-1 | kNN - random floor | kNN - raw pixels |' + (' kNN held-out draw |' if heldout else '') + ' train+eval s |',
+             '|---|---|---|---|---|---|---|' + ('---|' if heldout else '')]
     for r in order:
         x = runs[r]
         title = ROW[r].title if r in ROW else {'m3i': 'M3I Pre-training', 'm3i_nomix': 'M3I w/o mix', 'random': 'random-init encoder (floor)',
                                                 'raw_pixels': 'raw pixels (floor)', 'chance': 'majority class (floor)'}[r]
         gap = lambda f: '' if f is None or r in FLOORS else f"{x['knn_top1'] - f:+.1f}"
-        lines.append(f"| {r} | {title} | {x['knn_top1']:.1f} | {x['linear_top1']:.1f} | {gap(floor)} | {gap(raw)} | {x.get('seconds', 0):.0f} |")
+        ho = (f" {x['heldout_knn_top1']:.1f} |" if x.get('heldout_knn_top1') is not None else ' |') if heldout else ''
+        lines.append(f"| {r} | {title} | {x['knn_top1']:.1f} | {x['linear_top1']:.1f} | {gap(floor)} | {gap(raw)} |{ho} {x.get('seconds', 0):.0f} |")
+    if heldout: lines += ['', 'kNN held-out draw: the same kNN on a test set from another generator seed (run seed + 20,000), which no '
+                              'design or preset choice was measured on; it should agree with the kNN column within a few points.']
     missing = [r for r in [*FLOORS, *QUALITY_RUNS] if r not in runs]
     if missing: lines += ['', f'Not yet run: {", ".join(missing)}.']
     for metric in ('knn_top1', 'linear_top1'):

@@ -29,7 +29,7 @@ def lesson_data(train_size=PRESETS['toy']['train_size'], test_size=PRESETS['toy'
     return _DATA[key]
 
 def quick_run(method, steps=None, in_test=False, **overrides):
-    """Train `method` on shapes with the toy preset (its 500 steps unless `steps`); returns (model, summary), the summary
+    """Train `method` on shapes with the toy preset (its steps unless `steps`); returns (model, summary), the summary
     with the kNN floors of the data. The same run as `m3i-ref train --method METHOD --preset toy` and the toy benchmark.
     Tiny when `in_test`."""
     data = lesson_data(256, 128) if in_test else lesson_data()

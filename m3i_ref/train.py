@@ -179,7 +179,7 @@ def check_finite(out, step):
 
 def load_data(cfg):
     "Training and test data of a run (fails early, with instructions, when files are missing)."
-    kw = dict(root=cfg.data_root, size=cfg.img_size, seed=cfg.seed, captions_file=cfg.captions_file)
+    kw = dict(root=cfg.data_root, size=cfg.img_size, seed=cfg.seed, captions_file=cfg.captions_file, shapes=cfg.shapes)
     train = load_dataset(cfg.dataset, 'train', n=cfg.train_size or None, **kw)
     test = load_dataset(cfg.dataset, 'test' if cfg.dataset != 'folder' else 'val', n=cfg.test_size or None, **kw)
     return train, test

@@ -142,3 +142,13 @@ def test_quality_page_gives_the_command_that_reproduces_the_whole_folder(tmp_pat
     assert f'Command: `m3i-ref bench quality --images 100000 --runs random,mim_pixel,m3i --set seed=0 --out {tmp_path}`' in md
     assert main(['bench', 'quality', '--images', '100000', '--runs=mim_pixel', '--out', str(tmp_path)]) == 0
     assert '--runs=random,mim_pixel,m3i --out' in (tmp_path / 'quality.md').read_text()
+
+
+def test_quality_run_refuses_a_toy_result_from_another_shapes_design(tmp_path):
+    "Runs made before the default design changed (calm, no `shapes` key) are not mixed into a page of the new design."
+    (tmp_path / 'runs').mkdir()
+    old = dict(run='mim_pixel', knn_top1=40.0, linear_top1=41.0, images_seen=64_000, preset='toy', dataset='shapes', config={})
+    (tmp_path / 'runs' / 'mim_pixel.json').write_text(json.dumps(old))
+    assert quality_run('mim_pixel', tmp_path, preset='toy', images=64_000, overrides={'shapes': 'calm'})['knn_top1'] == 40.0
+    with pytest.raises(ValueError, match="with preset 'toy' on the 'calm' shapes, but this run asks 64,000 with 'toy' on the 'scale\\+rotation' shapes"):
+        quality_run('mim_pixel', tmp_path, preset='toy', images=64_000)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Re-choosing the toy preset's length on the default design (scale+rotation): the same rows at 500, 1,000 (the preset)
+# and 2,000 steps of 64 images. Train split seed 0, test split seed 10,000 (the held-out draw, 20,000, is in each page).
+# Usage: bash docs/bench/toy-design/preset.sh   (writes docs/bench/toy-design/preset/steps-<n>/; resumable; run alone)
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+M3I=${M3I:-.venv/bin/m3i-ref}
+RUNS=chance,raw_pixels,random,classification,m3i,instance_discrimination,dense_instance_discrimination,sim_feature,sim_pixel,mim_feature,mim_pixel
+for steps in ${STEPS:-500 1000 2000}; do
+  $M3I bench quality --preset toy --runs "$RUNS" --images $((steps * 64)) --out docs/bench/toy-design/preset/steps-$steps --set shapes=scale+rotation
+done
+.venv/bin/python docs/bench/toy-design/report.py
