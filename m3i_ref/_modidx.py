@@ -150,6 +150,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'm3i_ref.lesson': { 'm3i_ref.lesson.denorm': ('supervised_clip.html#denorm', 'm3i_ref/lesson.py'),
                                 'm3i_ref.lesson.floors_report': ('supervised_clip.html#floors_report', 'm3i_ref/lesson.py'),
                                 'm3i_ref.lesson.lesson_data': ('supervised_clip.html#lesson_data', 'm3i_ref/lesson.py'),
+                                'm3i_ref.lesson.linear_floors': ('supervised_clip.html#linear_floors', 'm3i_ref/lesson.py'),
                                 'm3i_ref.lesson.masked_input': ('supervised_clip.html#masked_input', 'm3i_ref/lesson.py'),
                                 'm3i_ref.lesson.peek': ('supervised_clip.html#peek', 'm3i_ref/lesson.py'),
                                 'm3i_ref.lesson.pixels_from_prediction': ( 'supervised_clip.html#pixels_from_prediction',

@@ -8,6 +8,7 @@ from m3i_ref.data import SHAPE_NUISANCES, SHAPES_DEFAULT
 from m3i_ref.bench import read_runs
 
 here = pathlib.Path(__file__).parent
+out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here   # another folder: regenerate without overwriting (the test does)
 NAMES = {'raw_pixels': 'raw pixels', 'random': 'random init', 'instance_discrimination': 'inst. discr.', 'classification': 'classification',
          'dense_instance_discrimination': 'dense inst. discr.', 'sim_feature': 'SiameseIM feature', 'sim_pixel': 'SiameseIM pixel',
          'mim_feature': 'MIM feature', 'mim_pixel': 'MIM pixel', 'm3i': 'M3I', 'chance': 'chance'}
@@ -111,6 +112,6 @@ lines += ['', '## Reading', '',
  + (f"{names(c['long_above_knn'])} pass the lookup by " + ', '.join(f'{v:+.1f}' for v in c['long_above_knn'].values()) + ': a tie, not a win.'
     if c['long_above_knn'] else 'none passes the lookup.'),
  '- One seed and one draw: differences of 1-2 points here are not resolved.']
-(here / 'design.md').write_text('\n'.join(lines) + '\n')
-(here / 'design.json').write_text(json.dumps(data, indent=1) + '\n')
-print('\n'.join(lines))
+(out / 'design.md').write_text('\n'.join(lines) + '\n')
+(out / 'design.json').write_text(json.dumps(data, indent=1) + '\n')
+if out == here: print('\n'.join(lines))
