@@ -327,16 +327,19 @@ def _seed_verdict(sa, sb):
     "An ordering `a > b` over seeds: holds or does not hold only when the seed ranges do not overlap, else unresolved."
     return 'holds' if sa['low'] > sb['high'] else 'does not hold' if sa['high'] < sb['low'] else 'unresolved'
 
-SEED_METRICS = {'knn_top1': 'kNN top-1', 'linear_top1': 'linear top-1'}   # what a seed page can report, and its heading
+SEED_METRICS = {'finetune_top1@1%': 'fine-tune@1% top-1', 'finetune_top1@10%': 'fine-tune@10% top-1',   # the transfer columns lead
+                'knn_top1': 'kNN top-1', 'linear_top1': 'linear top-1'}   # what a seed page can report, in page order, and its heading
 
-def seed_report(out_dirs, out_path, metrics=tuple(SEED_METRICS), command=''):
+def seed_report(out_dirs, out_path, metrics=None, command=''):
     """The same runs at several seeds (one `bench quality` folder per seed, same preset and budget): for each metric the
     mean and spread (min to max) per run, the floors as rows and each run's mean minus the random-init floor's mean (when
     every folder has the floors; a page without them says so), and each of the poster's orderings as holds / does not hold / **unresolved**
     (the seed ranges overlap). A run missing from a folder is listed, not averaged over fewer seeds.
-    Writes `out_path` (.md) and the same name with .json."""
-    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
-    bad = [m for m in metrics if m not in SEED_METRICS]
+    `metrics`: by default every metric of `SEED_METRICS` that every trained run of every folder has, the transfer
+    columns first (fine-tuning's floor is the `random` row: training from scratch). Writes `out_path` (.md) and the same
+    name with .json."""
+    metrics = (metrics,) if isinstance(metrics, str) else None if metrics is None else tuple(metrics)
+    bad = [m for m in metrics or () if m not in SEED_METRICS]
     if bad: raise ValueError(f'unknown metric(s) {bad}; choose from {list(SEED_METRICS)}')
     sets = [(str(d), read_runs(d)) for d in out_dirs]
     seeds = {d: {r['config']['seed'] for r in rs.values() if 'config' in r} for d, rs in sets}
@@ -347,18 +350,22 @@ def seed_report(out_dirs, out_path, metrics=tuple(SEED_METRICS), command=''):
     budget = {(r['images_seen'], r['preset']) for _, rs in sets for r in rs.values() if r['run'] not in FLOORS}
     if len(budget) > 1: raise ValueError(f'the folders mix budgets or presets: {sorted(budget)}')
     names = [n for n in (*FLOORS, *QUALITY_RUNS) if all(n in rs for _, rs in sets)]
+    if metrics is None:
+        trained = [rs[n] for _, rs in sets for n in names if n not in FLOORS]
+        metrics = tuple(m for m in SEED_METRICS if trained and all(r.get(m) is not None for r in trained))
     partial = [n for n in (*FLOORS, *QUALITY_RUNS) if n not in names and any(n in rs for _, rs in sets)]
     lines = [f'# The same runs at {len(sets)} seeds', '', f'Command: `{command}`' if command else '', '',
              'Folders: ' + ', '.join(f'`{d}` (seed {seed_of[d]})' for d, _ in sets) + '. '
              f'Preset `{next(iter(budget))[1]}`, {next(iter(budget))[0]:,} images seen per run.' if budget else '']
     out, verdicts = {}, {}
     for metric in metrics:
-        table = {n: [rs[n][metric] for _, rs in sets] for n in names}
+        table = {n: [rs[n][metric] for _, rs in sets] for n in names if all(rs[n].get(metric) is not None for _, rs in sets)}   # raw pixels fine-tune nothing
         stats = out[metric] = {n: dict(values=v, mean=sum(v) / len(v), low=min(v), high=max(v)) for n, v in table.items()}
         floor = stats.get('random')                   # each run's mean next to the random-init floor's mean, when every seed has it
+        floor_name = 'from scratch' if metric.startswith('finetune') else 'random-init floor'
         lines += ['', f'## {SEED_METRICS[metric]}', '',
                   '| run | ' + ' | '.join(f'seed {seed_of[d]}' for d, _ in sets) + ' | mean | spread (max - min) |'
-                  + (' mean - random-init floor |' if floor else ''), '|---|' + '---|' * (len(sets) + 2 + bool(floor))]
+                  + (f' mean - {floor_name} |' if floor else ''), '|---|' + '---|' * (len(sets) + 2 + bool(floor))]
         for n, s in stats.items():
             gap = ('  |' if n in FLOORS else f" {s['mean'] - floor['mean']:+.1f} |") if floor else ''
             lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |" + gap)

@@ -171,7 +171,7 @@ def add_bench_parser(sub):
     bs = b.add_subparsers(dest='bench', required=True)
     q = bs.add_parser('quality', help='train and evaluate every run at an equal budget (resumable)')
     q.add_argument('--data-root'); q.add_argument('--preset', default='cifar-cpu')
-    q.add_argument('--images', type=int, help="images seen per run (default: the preset's own length, e.g. toy 32,000; else 100,000)")
+    q.add_argument('--images', type=int, help="images seen per run (default: the preset's own length, e.g. toy 64,000; else 100,000)")
     q.add_argument('--runs', help='comma-separated subset (default: floors + all 16)')
     q.add_argument('--out', help='result folder (default: docs/bench/<images/1000>k, one folder per budget)')
     q.add_argument('--set', action='append', metavar='KEY=VALUE')

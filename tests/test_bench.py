@@ -152,3 +152,18 @@ def test_quality_run_refuses_a_toy_result_from_another_shapes_design(tmp_path):
     assert quality_run('mim_pixel', tmp_path, preset='toy', images=64_000, overrides={'shapes': 'calm'})['knn_top1'] == 40.0
     with pytest.raises(ValueError, match="with preset 'toy' on the 'calm' shapes, but this run asks 64,000 with 'toy' on the 'scale\\+rotation' shapes"):
         quality_run('mim_pixel', tmp_path, preset='toy', images=64_000)
+
+
+def test_seed_page_leads_with_fine_tuning_next_to_training_from_scratch(tmp_path):
+    "When every trained run has the transfer columns they come first, each mean next to the from-scratch mean (the `random` row)."
+    from m3i_ref.bench import seed_report
+    runs = [{'random': 30.0 + d, 'raw_pixels': 41.0, 'mim_feature': 40.0 + d} for d in (0.0, 1.0, 2.0)]
+    folders = [write_seed(tmp_path / f's{i}', i, k) for i, k in enumerate(runs)]
+    for i, f in enumerate(folders):
+        for name, ft in (('random', 20.0 + i), ('mim_feature', 30.0 + i)):
+            p = f / 'runs' / f'{name}.json'; r = json.loads(p.read_text()); r['finetune_top1@1%'] = ft; p.write_text(json.dumps(r))
+    md = seed_report(folders, tmp_path / 'seeds.md')
+    assert md.index('## fine-tune@1% top-1') < md.index('## kNN top-1') and '## fine-tune@10%' not in md
+    part = md.split('## fine-tune@1% top-1')[1].split('## kNN')[0]
+    assert 'mean - from scratch |' in part and '| mim_feature | 30.0 | 31.0 | 32.0 | 31.0 | 2.0 | +10.0 |' in part
+    assert '| raw_pixels |' not in part                                            # raw pixels fine-tune nothing
