@@ -9,4 +9,10 @@ RUNS=chance,raw_pixels,random,classification,m3i,instance_discrimination,dense_i
 for steps in ${STEPS:-500 1000 2000}; do
   $M3I bench quality --preset toy --runs "$RUNS" --images $((steps * 64)) --out docs/bench/toy-design/preset/steps-$steps --set shapes=scale+rotation
 done
+# One setting at a time at the preset's length (1,000 steps), on the rows it should move; compared with steps-1000.
+ROWS=chance,raw_pixels,random,instance_discrimination,dense_instance_discrimination,sim_feature,mim_feature,m3i
+declare -A VARIANTS=([crops-0.25]="crop_min=0.25" [blr-2x]="blr=8e-3" [blr-half]="blr=2e-3")
+for v in ${ONLY:-crops-0.25 blr-2x blr-half}; do
+  $M3I bench quality --preset toy --runs $ROWS --out docs/bench/toy-design/preset/$v --set shapes=scale+rotation --set ${VARIANTS[$v]}
+done
 .venv/bin/python docs/bench/toy-design/report.py
