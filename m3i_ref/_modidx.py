@@ -30,6 +30,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'm3i_ref.bench.quality_report': ('bench.html#quality_report', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.quality_run': ('bench.html#quality_run', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.read_runs': ('bench.html#read_runs', 'm3i_ref/bench.py'),
+                               'm3i_ref.bench.result_config': ('bench.html#result_config', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.seed_report': ('bench.html#seed_report', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.speed_report': ('bench.html#speed_report', 'm3i_ref/bench.py'),
                                'm3i_ref.bench.speed_table': ('bench.html#speed_table', 'm3i_ref/bench.py'),

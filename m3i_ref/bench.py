@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['QUALITY_RUNS', 'FLOORS', 'DATA_NAMES', 'TRANSFER_METRICS', 'POSTER_IN1K', 'SSP_ROWS', 'SSP_PAIRS', 'M3I_PAIRS',
-           'SEED_METRICS', 'PLAIN_BASELINES', 'machine', 'preset_images', 'read_runs', 'add_transfer', 'quality_run',
-           'poster_rank_correlation', 'orderings', 'transfer_columns', 'transfer_table', 'quality_report',
-           'budget_report', 'seed_report', 'PlainMAE', 'PlainBYOL', 'PlainSupervised', 'speed_table', 'speed_report']
+           'SEED_METRICS', 'PLAIN_BASELINES', 'machine', 'preset_images', 'read_runs', 'result_config', 'add_transfer',
+           'quality_run', 'poster_rank_correlation', 'orderings', 'transfer_columns', 'transfer_table',
+           'quality_report', 'budget_report', 'seed_report', 'PlainMAE', 'PlainBYOL', 'PlainSupervised', 'speed_table',
+           'speed_report']
 
 # %% ../nbs/15_bench.ipynb #19cd82b8
 import contextlib, json, os, platform, time, datetime, resource, sys
@@ -54,13 +55,18 @@ def _has_transfer(res, labels, recipe):
     want = None if recipe is None else asdict(recipe)
     return all(res.get('transfer', {}).get(label_key(f), {}).get('recipe') == want for f in labels)
 
+def result_config(res):
+    "The training settings a `quality_run` result was made with, as `TrainConfig` keys; a result from before the shapes designs was made on 'calm'."
+    from m3i_ref.train import _TYPES
+    return {'shapes': 'calm', **{k: v for k, v in res.get('config', {}).items() if k in _TYPES}}
+
 def add_transfer(res, out_dir, labels, recipe=None, train_data=None, test_data=None):
     """Add the transfer protocol (`labels`: fractions of the training labels) to a `quality_run` result: flat columns
     `<metric>@<fraction>` (e.g. `finetune_top1@10%`) and `transfer[<fraction>]` with the subset, the recipe and the floors.
     A floor row reads its own column from `transfer_floors` (the `random` row's fine-tuning is training from scratch);
     a trained run is re-loaded from `out_dir/ckpt/<run>/checkpoint.pt`."""
-    from m3i_ref.train import transfer_floors, load_checkpoint, model_from_checkpoint, TrainConfig, _TYPES
-    name, cfg = res['run'], TrainConfig(**{'shapes': 'calm', **{k: v for k, v in res['config'].items() if k in _TYPES}})   # the run's own settings (a result from before the `shapes` key was made on the calm design)
+    from m3i_ref.train import transfer_floors, load_checkpoint, model_from_checkpoint, TrainConfig
+    name, cfg = res['run'], TrainConfig(**result_config(res))   # the run's own settings
     if train_data is None: train_data, test_data = load_data(cfg)
     mean, std = train_data.mean_std()
     if name not in FLOORS:
@@ -91,7 +97,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
                       dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
     if out.exists():
         res = json.loads(out.read_text())
-        design = res.get('config', {}).get('shapes', 'calm') if res.get('dataset') == 'shapes' else None   # runs before the designs: calm
+        design = result_config(res)['shapes'] if res.get('dataset') == 'shapes' else None
         asked = cfg.shapes if cfg.dataset == 'shapes' else None
         if (res['images_seen'], res['preset'], design) != (seen, preset, asked):
             held = f" on the {design!r} shapes" if design else ''

@@ -5,7 +5,7 @@ import pytest
 import torch
 from m3i_ref.data import make_shapes, shape_nuisances, SHAPE_NUISANCES, SHAPES_DEFAULT, load_dataset, SHAPES_SPLIT_SEEDS
 from m3i_ref.train import make_config, train, load_checkpoint, model_from_checkpoint, load_data
-from m3i_ref.evaluate import extract_features, raw_pixel_features, linear_probe, knn_accuracy
+from m3i_ref.evaluate import extract_features, raw_pixel_features, linear_probe
 
 def test_calm_design_is_the_previous_generator_byte_for_byte():
     "Hashes recorded from the generator before the designs existed (commit 9eea05d), 200 images at seed 7."
