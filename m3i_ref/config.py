@@ -57,8 +57,8 @@ class TrainConfig(ModelConfig):
     progress: bool = True
     init_from: str = ''             # start the encoder from an earlier run (its checkpoint or folder): a pipeline's later stage
     teacher_from: str = ''          # with teacher='frozen': the earlier run whose encoder is the fixed target encoder
-    init_from: str = ''             # start the encoder from an earlier run (its checkpoint or folder): a pipeline's later stage
-    teacher_from: str = ''          # with teacher='frozen': the earlier run whose encoder is the fixed target encoder
+    tensorboard: bool = False       # also log the metrics.csv scalars to out_dir/tensorboard (needs the optional tensorboard package)
+    download: bool = False          # CIFAR only: fetch the official files into data_root first (torchvision's downloader; needs a network)
 
 MODEL_KEYS = tuple(f.name for f in fields(ModelConfig))
 
@@ -164,6 +164,12 @@ def validate(cfg):
     if cfg.encoder not in ENCODERS: raise ValueError(f'encoder={cfg.encoder!r}; choose one of {list(ENCODERS)}')
     if cfg.precision not in ('auto', 'bf16', 'fp32'): raise ValueError(f"precision={cfg.precision!r}; choose 'auto', 'bf16' or 'fp32'")
     if cfg.dataset not in DATASETS: raise ValueError(f"dataset={cfg.dataset!r}; choose one of {list(DATASETS)}")
+    if cfg.download and cfg.dataset not in ('cifar10', 'cifar100'):
+        raise ValueError(f"download=true fetches CIFAR-10/100; dataset={cfg.dataset!r} is not downloaded (shapes are made on the fly, a folder is your own)")
+    if cfg.tensorboard:
+        import importlib.util
+        if importlib.util.find_spec('tensorboard') is None:
+            raise ValueError('tensorboard=true needs the tensorboard package (pip install tensorboard); metrics.csv is written without it')
     shape_nuisances(cfg.shapes)                    # a design name or nuisance names, else an error naming the choices
     if cfg.batch_size < 1 or cfg.accum_steps < 1: raise ValueError(f'batch_size={cfg.batch_size} and accum_steps={cfg.accum_steps} must be >= 1')
     if cfg.batch_size % (world_size() * cfg.accum_steps):

@@ -6,8 +6,8 @@
 __all__ = ['CAPTION_TEMPLATES', 'SHAPE_KINDS', 'SHAPE_FILLS', 'SHAPE_COLOURS', 'SHAPE_POSITIONS', 'SHAPE_HUES', 'SHAPE_NUISANCES',
            'SHAPE_DESIGNS', 'SHAPES_DEFAULT', 'DATASETS', 'SHAPES_SPLIT_SEEDS', 'template_caption', 'template_captions',
            'ImageData', 'shape_nuisances', 'make_shapes', 'WordTokenizer', 'data_root', 'cache_dir', 'atomic_save',
-           'read_image', 'folder_files', 'folder_fingerprint', 'decode_folder', 'load_cifar', 'FolderDataset',
-           'load_dataset']
+           'read_image', 'folder_files', 'folder_fingerprint', 'decode_folder', 'download_cifar', 'load_cifar',
+           'FolderDataset', 'load_dataset']
 
 # %% ../nbs/01_data.ipynb #85a19a6d
 import os, re, sys, json, time, socket, hashlib, tempfile
@@ -303,11 +303,29 @@ def decode_folder(folder, classes=None):
 def _jpeg_candidates(root, name, split):
     return [root / f'{name}-jpeg' / split, root / name / split, root / split]
 
-def load_cifar(name='cifar10', split='train', root=None, cache=None):
-    "CIFAR-10/100 `split` ('train' or 'test') as `ImageData`: official files via torchvision, else an ImageFolder JPEG copy (decoded once, cached)."
+def download_cifar(name='cifar10', root=None):
+    """Fetch the official CIFAR-10/100 archive with torchvision's downloader into the data root (`--download`; off by
+    default, the only step of the project that needs a network). Files already there and intact are not fetched again;
+    no network, or a damaged download, is a `ValueError` that names the address, the folder and the way to do it by hand."""
+    if name not in _CIFAR: raise ValueError(f'--download fetches CIFAR: dataset {name!r} cannot be downloaded; choose one of {sorted(_CIFAR)}')
+    cls, root = _CIFAR[name], data_root(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        cls(str(root), train=True, download=True)
+    except (OSError, RuntimeError) as e:          # URLError, HTTPError, timeouts and a full disk are OSErrors; a bad checksum a RuntimeError
+        reason = getattr(e, 'reason', None) or e
+        raise ValueError(f'cannot download {name} from {cls.url} into {root}: {reason}. Without a network, fetch '
+                         f'{cls.filename} on a machine that has one and unpack it into {root} (it holds {cls.base_folder}/), '
+                         f'or point --data-root / $M3I_DATA at a folder that has it') from None
+    return root
+
+def load_cifar(name='cifar10', split='train', root=None, cache=None, download=False):
+    """CIFAR-10/100 `split` ('train' or 'test') as `ImageData`: official files via torchvision, else an ImageFolder JPEG copy
+    (decoded once, cached). `download=True` first fetches the official files (`download_cifar`)."""
     if name not in _CIFAR: raise ValueError(f'unknown dataset {name!r}; choose one of {sorted(_CIFAR)}')
     if split not in ('train', 'test'): raise ValueError(f"unknown split {split!r}; choose 'train' or 'test'")
     root = data_root(root)
+    if download: download_cifar(name, root)
     try:
         ds = _CIFAR[name](str(root), train=split == 'train', download=False)
         return ImageData(torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets), list(ds.classes), name=name)
@@ -330,9 +348,8 @@ def load_cifar(name='cifar10', split='train', root=None, cache=None):
     cls = _CIFAR[name].__name__
     raise FileNotFoundError(
         f'{name} ({split}) not found. Looked in: ' + ', '.join(looked) + '.\n'
-        f'On a machine with internet, fetch it with:\n'
-        f'  python -c "import torchvision; torchvision.datasets.{cls}(\'{root}\', download=True)"\n'
-        f'then copy the folder here, or point --data-root / $M3I_DATA at a folder holding it '
+        f'On a machine with internet, add --download (or --set download=true) to fetch the official files into {root},\n'
+        f'or copy them here, or point --data-root / $M3I_DATA at a folder holding it '
         f'(an ImageFolder copy at <root>/{name}-jpeg/{{train,test}}/<class>/*.jpg works too).')
 
 # %% ../nbs/01_data.ipynb #c82b1fb8
@@ -367,16 +384,17 @@ DATASETS = ('shapes', 'cifar10', 'cifar100', 'folder')
 
 SHAPES_SPLIT_SEEDS = {'train': 0, 'test': 10_000, 'heldout': 20_000}   # added to the run's seed: three draws that share no image
 
-def load_dataset(name, split='train', root=None, size=32, n=None, seed=0, captions_file=None, shapes=SHAPES_DEFAULT):
+def load_dataset(name, split='train', root=None, size=32, n=None, seed=0, captions_file=None, shapes=SHAPES_DEFAULT, download=False):
     """Dataset by name: 'shapes' (synthetic; `n` images of design `shapes`), 'cifar10', 'cifar100', or 'folder' (`root` is an
     ImageFolder with train/ and val/). Shapes have a third split, 'heldout': a test set from a generator seed that nothing
-    was chosen on (the toy design and preset were measured on 'train' and 'test' at seed 0)."""
+    was chosen on (the toy design and preset were measured on 'train' and 'test' at seed 0). `download`: CIFAR only, fetch
+    the official files first."""
     if name == 'shapes':
         if split not in SHAPES_SPLIT_SEEDS: raise ValueError(f'shapes split {split!r}; choose one of {list(SHAPES_SPLIT_SEEDS)}')
         default_n = 4096 if split == 'train' else 1024
         return make_shapes(n or default_n, size=size, seed=seed + SHAPES_SPLIT_SEEDS[split], design=shapes)
     if name in _CIFAR:
-        data = load_cifar(name, split, root)
+        data = load_cifar(name, split, root, download=download)
         return data.subset(n) if n and n != len(data) else data       # a fixed subset (seed 0), the same for every run
     if name == 'folder':
         if n: raise ValueError(f'train_size/test_size={n}: a folder dataset uses every image under its folder; '

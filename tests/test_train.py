@@ -69,7 +69,7 @@ def test_unknown_method_and_preset():
     with pytest.raises(ValueError, match=r"unknown preset 'tiny'; choose one of \['toy'"): make_config('m3i', 'tiny')
 
 def test_missing_data_says_how_to_get_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match='download=True'):
+    with pytest.raises(FileNotFoundError, match='add --download'):
         train(make_config('m3i', 'cifar-cpu', dict(data_root=str(tmp_path), progress=False)))
 
 def test_unreadable_checkpoint(tmp_path):
