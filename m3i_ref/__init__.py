@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['load_encoder', 'features', 'Preprocess', 'export_encoder', 'plot_runs']
 
-# %% ../nbs/17_api.ipynb #40dbd78e
+# %% ../nbs/17_api.ipynb #1584a5b1
 __version__ = "0.1.0"
 
 _API = {'load_encoder': 'train', 'plot_runs': 'train', 'features': 'evaluate', 'Preprocess': 'evaluate',

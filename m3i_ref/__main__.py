@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/14a_entry.ipynb #05b53f99
+# %% ../nbs/14a_entry.ipynb #600d52cc
 import sys
 from .cli import main
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())   # python -m m3i_ref (not a notebook kernel)

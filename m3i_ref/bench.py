@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['QUALITY_RUNS', 'FLOORS', 'DATA_NAMES', 'TRANSFER_METRICS', 'POSTER_IN1K', 'SSP_ROWS', 'SSP_PAIRS', 'M3I_PAIRS',
-           'SEED_METRICS', 'PLAIN_BASELINES', 'machine', 'preset_images', 'read_runs', 'result_config', 'add_transfer',
-           'quality_run', 'poster_rank_correlation', 'orderings', 'transfer_columns', 'transfer_table',
+           'SEED_METRICS', 'PLAIN_BASELINES', 'machine', 'preset_images', 'read_result', 'read_runs', 'result_config',
+           'add_transfer', 'quality_run', 'poster_rank_correlation', 'orderings', 'transfer_columns', 'transfer_table',
            'quality_report', 'budget_report', 'seed_report', 'PlainMAE', 'PlainBYOL', 'PlainSupervised', 'speed_table',
            'speed_report']
 
@@ -44,9 +44,20 @@ def preset_images(preset):
 
 def _write_json(obj, path): atomic_save(json.dumps(obj, indent=1) + '\n', path)
 
+def read_result(path):
+    "One finished run's result (`runs/<name>.json`), or an error naming the file when it is truncated, not JSON or not a result."
+    path = Path(path)
+    try: res = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'{path} is not valid JSON ({e}): a result cut short or a stray file; delete it (the run is redone) '
+                         f'or move it out of runs/') from None
+    missing = [k for k in ('images_seen', 'preset') if not isinstance(res, dict) or k not in res]
+    if missing: raise ValueError(f'{path} is not a bench quality result (no {", ".join(missing)}): move it out of runs/')
+    return res
+
 def read_runs(out_dir):
     "The finished runs of one `bench quality` folder: `{name: result}` from `out_dir/runs/*.json`."
-    return {p.stem: json.loads(p.read_text()) for p in sorted((Path(out_dir) / 'runs').glob('*.json'))}
+    return {p.stem: read_result(p) for p in sorted((Path(out_dir) / 'runs').glob('*.json'))}
 
 TRANSFER_METRICS = {'finetune_top1': 'fine-tune', 'knn_top1': 'kNN', 'linear_top1': 'linear'}   # the transfer columns, in page order
 
@@ -96,7 +107,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
     cfg = make_config('classification' if name in FLOORS else name, preset,
                       dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
     if out.exists():
-        res = json.loads(out.read_text())
+        res = read_result(out)
         design = result_config(res)['shapes'] if res.get('dataset') == 'shapes' else None
         asked = cfg.shapes if cfg.dataset == 'shapes' else None
         if (res['images_seen'], res['preset'], design) != (seen, preset, asked):

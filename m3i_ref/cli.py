@@ -249,6 +249,7 @@ def cmd_bench_quality(args):
     labels, recipe = _transfer_args(args, preset=args.preset)
     images = args.images or preset_images(args.preset) or 100_000
     out = args.out or ('docs/bench/toy' if args.preset == 'toy' and not args.images else f'docs/bench/{images // 1000}k')
+    read_runs(out)                                                     # a damaged or stray result fails now, naming its file
     for r in runs:
         res = quality_run(r, out, args.preset, images, overrides, labels=labels, recipe=recipe)
         few = ''.join(f"  {k.split('_')[0].replace('finetune', 'fine-tune')}@{k.split('@')[1]} {v:5.1f}" for k, v in res.items() if '@' in k and v is not None)

@@ -37,11 +37,11 @@ def all_gather_with_grad(x):
     "Concatenate `x` from every process along dim 0, differentiably; `x` itself outside a process group."
     return _GatherWithGrad.apply(x) if is_distributed() and world_size() > 1 else x
 
-@torch.no_grad()
 def barrier():
     "Wait until every process gets here (a no-op outside a process group)."
     if is_distributed() and world_size() > 1: dist.barrier()
 
+@torch.no_grad()
 def all_reduce_mean(x):
     "Mean of `x` over processes (no gradient); `x` itself outside a process group."
     if not (is_distributed() and world_size() > 1): return x

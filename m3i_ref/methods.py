@@ -233,8 +233,15 @@ class ModelConfig:
         return row.defaults[key].value
     def check_options(self):
         '''Refuse a row option that no row of the recipe has (it would be silently ignored), a bare option whose rows in
-        the recipe have different defaults (say which row: `row.key=value`), and a row-scoped option of another row.'''
-        names = self.recipe().rows
+        the recipe have different defaults (say which row: `row.key=value`), a row-scoped option of another row, and
+        `mask_ratio` on a two-image recipe (M3I), whose masks come from `mix_ratio` (`make_slots`): never read there.'''
+        recipe = self.recipe()
+        names = recipe.rows
+        if len(recipe.slots) == 2:
+            given = ['mask_ratio'] * (self.mask_ratio is not None) + [f'{r}.mask_ratio' for r, o in (self.row_options or {}).items() if 'mask_ratio' in o]
+            if given: raise ValueError(f"{given[0]} does not apply to {self.method!r}: its two images are masked as complements "
+                                       f"(what image a hides, image b shows), so which patches each row sees is set by mix_ratio (the share of patches that show image b; now {self.mix_ratio}), "
+                                       f"and mask_ratio is never read; use --set mix_ratio=...")
         rows = [ROW[r] for r in names]
         for key in ROW_OPTIONS:
             value = getattr(self, key, None)

@@ -9,7 +9,7 @@ __all__ = ['PIPELINES', 'FINETUNE_EPOCHS', 'BENCH_PIPELINES', 'METRICS', 'Stage'
            'plot_pipelines']
 
 # %% ../nbs/13a_pipelines.ipynb #5e848916
-import datetime, json, time
+import datetime, json, math, time
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 import torch
@@ -51,6 +51,9 @@ class Pipeline:
     def check(self):
         "Refuse a pipeline that cannot run, before any stage trains: unknown methods, shares, references to later stages."
         if not self.stages: raise ValueError(f'pipeline {self.name!r} has no stages')
+        for i, s in enumerate(self.stages, 1):
+            if isinstance(s.share, bool) or not isinstance(s.share, (int, float)) or not math.isfinite(s.share):
+                raise ValueError(f'stage {i} ({s.method}): share={s.share!r} must be a finite number in (0, 1] (a JSON number, not a string)')
         total = sum(s.share for s in self.stages)
         if any(s.share <= 0 for s in self.stages) or abs(total - 1) > 1e-6:
             raise ValueError(f'pipeline {self.name!r}: stage shares must be > 0 and sum to 1, got {[s.share for s in self.stages]}')
