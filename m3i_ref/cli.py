@@ -188,9 +188,19 @@ def main(argv=None):
         return 2
     except Exception as e:
         from m3i_ref.train import Interrupted
-        if not isinstance(e, Interrupted): raise
-        print(f'm3i-ref {args.command}: {e}', file=sys.stderr)
-        return 130
+        from m3i_ref.distributed import is_distributed, rank, world_size
+        if isinstance(e, Interrupted):
+            print(f'm3i-ref {args.command}: {e}', file=sys.stderr)
+            return 128 + e.signum                      # 130 for Ctrl-C, 143 for SIGTERM, as the shell reports them
+        if is_distributed() and isinstance(e, RuntimeError):          # gloo / nccl: a collective timed out or a peer vanished
+            others = [r for r in range(world_size()) if r != rank()]
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            print(f'm3i-ref {args.command}: error on rank {rank()} of {world_size()}: a collective failed ({first}). Another '
+                  f'process (rank {others[0] if len(others) == 1 else others}) stopped answering: stopped, killed or hung for '
+                  f'longer than dist_timeout. This process stops; the last checkpoint is kept: resume with --set resume=auto',
+                  file=sys.stderr)
+            return 3
+        raise
     return 0
 
 # %% ../nbs/14_cli.ipynb #bd349065

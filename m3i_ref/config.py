@@ -60,6 +60,7 @@ class TrainConfig(ModelConfig):
     teacher_from: str = ''          # with teacher='frozen': the earlier run whose encoder is the fixed target encoder
     tensorboard: bool = False       # also log the metrics.csv scalars to out_dir/tensorboard (needs the optional tensorboard package)
     download: bool = False          # CIFAR only: fetch the official files into data_root first (torchvision's downloader; needs a network)
+    dist_timeout: float = 300.0     # under torchrun: seconds a process waits in a collective before it gives up (a stopped or hung rank)
 
 MODEL_KEYS = tuple(f.name for f in fields(ModelConfig))
 
@@ -183,7 +184,7 @@ RANGES = {   # every numeric key of a run (a test walks the dataclass fields and
     'weight_decay': _AT_LEAST_0, 'beta1': _SHARE_OPEN_TOP, 'beta2': _SHARE_OPEN_TOP, 'clip_grad': _AT_LEAST_0,
     'ema_base': _SHARE, 'ema_final': _SHARE, 'crop_min': Range(0, 1, low_open=True), 'jitter_p': _SHARE, 'gray_p': _SHARE,
     'seed': Range(0, 2 ** 32 - 1), 'save_every': _AT_LEAST_0, 'log_every': _AT_LEAST_1, 'knn_k': _AT_LEAST_1, 'knn_t': _POSITIVE,
-    'num_workers': _AT_LEAST_0,
+    'num_workers': _AT_LEAST_0, 'dist_timeout': _POSITIVE,
 }
 
 def check_range(key, value):

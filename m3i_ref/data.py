@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CAPTION_TEMPLATES', 'SHAPE_KINDS', 'SHAPE_FILLS', 'SHAPE_COLOURS', 'SHAPE_POSITIONS', 'SHAPE_HUES', 'SHAPE_NUISANCES',
-           'SHAPE_DESIGNS', 'SHAPES_DEFAULT', 'DATASETS', 'SHAPES_SPLIT_SEEDS', 'template_caption', 'template_captions',
-           'ImageData', 'shape_nuisances', 'make_shapes', 'WordTokenizer', 'data_root', 'cache_dir', 'atomic_save',
-           'read_image', 'folder_files', 'folder_fingerprint', 'decode_folder', 'download_cifar', 'load_cifar',
-           'FolderDataset', 'load_dataset']
+           'SHAPE_DESIGNS', 'SHAPES_DEFAULT', 'IMAGE_SUFFIXES', 'DATASETS', 'SHAPES_SPLIT_SEEDS', 'template_caption',
+           'template_captions', 'ImageData', 'shape_nuisances', 'make_shapes', 'WordTokenizer', 'data_root',
+           'cache_dir', 'atomic_save', 'read_image', 'folder_files', 'folder_fingerprint', 'decode_folder',
+           'download_cifar', 'load_cifar', 'FolderDataset', 'load_dataset']
 
 # %% ../nbs/01_data.ipynb #85a19a6d
 import os, re, sys, json, time, socket, hashlib, tempfile
@@ -263,22 +263,44 @@ def _umask():
     mask = os.umask(0); os.umask(mask)
     return mask
 
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.gif', '.tif', '.tiff')   # what Pillow reads; other files are skipped, and counted
+
+def _to_rgb(im):
+    """A Pillow image as a uint8 (H, W, 3) array. 16-bit and 32-bit grey ('I;16', 'I') and float ('F') images are scaled to
+    0-255 from their own range (16 bits: / 257), instead of Pillow's RGB conversion, which clips them to white."""
+    if im.mode.startswith('I') or im.mode == 'F':
+        a = np.asarray(im).astype(np.float64)
+        top = 1.0 if im.mode == 'F' and a.max() <= 1 else 255.0 if a.max() <= 255 and not im.mode.startswith('I;16') else 65535.0
+        a = np.clip(np.rint(a / top * 255), 0, 255).astype(np.uint8)
+        return np.repeat(a[..., None], 3, axis=2)
+    return np.asarray(im.convert('RGB'))
+
 def read_image(path):
-    "An image file as a uint8 (3, H, W) RGB tensor (Pillow); a damaged or non-image file is a `ValueError` that names it."
+    """An image file as a uint8 (3, H, W) RGB tensor (Pillow); a damaged or non-image file, or one past Pillow's
+    decompression-bomb limit, is a `ValueError` that names it."""
     try:
-        with Image.open(path) as im: arr = np.asarray(im.convert('RGB'))
+        with Image.open(path) as im: arr = _to_rgb(im)
+    except Image.DecompressionBombError as e:
+        raise ValueError(f'cannot decode image {path}: {e} Resize the file, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it') from None
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         raise ValueError(f'cannot decode image {path}: {e}. Remove or replace this file') from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
 
-def folder_files(folder, classes=None):
-    "The image files of an ImageFolder tree and their labels: `(files, labels, classes)`."
+def folder_files(folder, classes=None, report=False):
+    """The image files of an ImageFolder tree and their labels: `(files, labels, classes)`. Files whose suffix is not one
+    of `IMAGE_SUFFIXES` are skipped; with `report`, how many and which kinds is said on stderr (hidden files aside)."""
     folder = Path(folder)
     classes = classes or sorted(d.name for d in folder.iterdir() if d.is_dir())
-    files, labels = [], []
+    files, labels, skipped = [], [], {}
     for c, name in enumerate(classes):
-        fs = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))
+        fs = []
+        for p in sorted((folder / name).iterdir()):
+            if p.suffix.lower() in IMAGE_SUFFIXES: fs.append(p)
+            elif not p.name.startswith('.'): skipped[p.suffix.lower() or '(no suffix)'] = skipped.get(p.suffix.lower() or '(no suffix)', 0) + 1
         files += fs; labels += [c] * len(fs)
+    if report and skipped:
+        print(f"{folder}: skipped {sum(skipped.values())} file(s) that are not images by their suffix ("
+              + ', '.join(f'{k}: {v}' for k, v in sorted(skipped.items())) + f'); images are {", ".join(IMAGE_SUFFIXES)}', file=sys.stderr)
     return files, labels, classes
 
 def folder_fingerprint(folder):
@@ -291,7 +313,7 @@ def folder_fingerprint(folder):
 
 def decode_folder(folder, classes=None):
     "Decode every JPEG/PNG of an ImageFolder tree (`<folder>/<class>/<file>`) into one uint8 tensor; all images must share a size."
-    files, labels, classes = folder_files(folder, classes)
+    files, labels, classes = folder_files(folder, classes, report=True)
     if not files: raise FileNotFoundError(f'no images under {folder}')
     images = [read_image(f) for f in files]
     for f, im in zip(files, images):
@@ -342,7 +364,10 @@ def load_cifar(name='cifar10', split='train', root=None, cache=None, download=Fa
             if d is None:
                 images, labels, classes = decode_folder(folder)
                 d = dict(images=images, labels=labels, classes=classes)
-                atomic_save(d, cached)
+                try: atomic_save(d, cached)
+                except OSError as e:              # the cache is optional: a read-only HOME or M3I_CACHE costs time, not the run
+                    print(f'warning: cannot write the decoded-image cache {cached} ({e.strerror or e}); decoding again next time '
+                          f'(set M3I_CACHE to a writable folder)', file=sys.stderr)
             return ImageData(d['images'], d['labels'], d['classes'], name=name)
     looked = [str(root / _CIFAR[name].base_folder)] + [str(p) for p in _jpeg_candidates(root, name, split)]
     cls = _CIFAR[name].__name__
@@ -358,7 +383,7 @@ class FolderDataset(torch.utils.data.Dataset):
     def __init__(self, root, size=224, captions_file=None):
         self.root, self.size = Path(root), size
         if not self.root.is_dir(): raise FileNotFoundError(f'image folder {self.root} does not exist')
-        files, labels, self.classes = folder_files(self.root)
+        files, labels, self.classes = folder_files(self.root, report=True)
         self.samples = list(zip(files, labels))
         if not self.samples: raise FileNotFoundError(f'no images in class folders under {self.root}')
         self.captions = None

@@ -7,7 +7,7 @@ __all__ = ['is_distributed', 'rank', 'world_size', 'is_main_process', 'all_gathe
            'setup_distributed', 'cleanup_distributed']
 
 # %% ../nbs/04_distributed.ipynb #786e81f7
-import os
+import datetime, os
 import torch
 import torch.distributed as dist
 
@@ -50,15 +50,18 @@ def all_reduce_mean(x):
     return x / world_size()
 
 # %% ../nbs/04_distributed.ipynb #59df0f72
-def setup_distributed():
-    "Start the process group when launched by torchrun (RANK in the environment); return the device to use. Nothing distributed happens otherwise."
+def setup_distributed(timeout_s=None):
+    """Start the process group when launched by torchrun (RANK in the environment); return the device to use. Nothing
+    distributed happens otherwise. `timeout_s`: how long a collective waits for the other processes before it fails
+    (a rank stopped with `kill -STOP` or hung), instead of the backend's default of 30 minutes."""
     use_cuda = torch.cuda.is_available()
     if 'RANK' not in os.environ or int(os.environ.get('WORLD_SIZE', '1')) < 2:
         return torch.device('cuda' if use_cuda else 'cpu')
     local = int(os.environ.get('LOCAL_RANK', 0))
     if use_cuda: torch.cuda.set_device(local)
     # on GPUs, CPU tensors (logged statistics, the Ctrl-C flag) are reduced by gloo and CUDA tensors by nccl
-    if not is_distributed(): dist.init_process_group('cpu:gloo,cuda:nccl' if use_cuda else 'gloo')
+    kw = {} if timeout_s is None else dict(timeout=datetime.timedelta(seconds=timeout_s))
+    if not is_distributed(): dist.init_process_group('cpu:gloo,cuda:nccl' if use_cuda else 'gloo', **kw)
     return torch.device(f'cuda:{local}' if use_cuda else 'cpu')
 
 def cleanup_distributed():

@@ -90,7 +90,7 @@ def test_sigint_saves_and_the_run_resumes_exactly(tmp_path):
     full = train(cfg_for('sim_feature', tmp_path / 'full', steps=8))
     def ctrl_c(record):
         if record['step'] == 3: os.kill(os.getpid(), signal.SIGINT)
-    with pytest.raises(Interrupted, match=r'interrupted at step 3 of 8; checkpoint saved to .*resume=auto'):
+    with pytest.raises(Interrupted, match=r'interrupted at step 3 of 8 \(SIGINT\); checkpoint saved to .*resume=auto'):
         train(cfg_for('sim_feature', tmp_path / 'cut', steps=8), callback=ctrl_c)
     assert load_checkpoint(tmp_path / 'cut' / 'checkpoint.pt')['step'] == 3
     train(cfg_for('sim_feature', tmp_path / 'cut', steps=8, resume='auto'))

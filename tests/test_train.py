@@ -74,9 +74,9 @@ def test_missing_data_says_how_to_get_it(tmp_path):
 
 def test_unreadable_checkpoint(tmp_path):
     bad = tmp_path / 'bad.pt'; bad.write_bytes(b'not a checkpoint')
-    with pytest.raises(ValueError, match='cannot read checkpoint'): load_checkpoint(bad)
+    with pytest.raises(ValueError, match=r'is not an m3i-ref checkpoint \(not a torch.save archive'): load_checkpoint(bad)
     with pytest.raises(FileNotFoundError, match='does not exist'): load_checkpoint(tmp_path / 'missing.pt')
-    with pytest.raises(ValueError, match='cannot read checkpoint'): run('m3i', tmp_path, resume=str(bad))
+    with pytest.raises(ValueError, match='is not an m3i-ref checkpoint'): run('m3i', tmp_path, resume=str(bad))
 
 def test_gradient_accumulation_matches_big_batch(tmp_path, monkeypatch):
     "With views that do not depend on the draw, two accumulated halves update the weights as the whole batch does."
