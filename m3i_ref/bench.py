@@ -20,6 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .data import atomic_save, make_shapes, WordTokenizer, load_dataset
 from .methods import METHODS, Pretrainer, make_slots, ROW, ROW_OPTIONS, M3I_POSTER_TOP1, M3I_METHODS, FAMILIES
 from .train import make_config, train, load_data, model_config
+from .results import spearman, paired_verdict, paired_stats, VERDICT_RULE
 from .pipelines import date_span, machine_span
 from .evaluate import (extract_features, knn_accuracy, linear_probe, raw_pixel_features, chance_accuracy, transfer_scores,
                              balanced_subset, label_key)
@@ -163,15 +164,10 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
 POSTER_IN1K = {**{r.name: r.poster_top1 for r in ROW.values() if r.poster_top1 is not None}, **M3I_POSTER_TOP1}
 SSP_ROWS = [r.name for r in ROW.values() if FAMILIES[r.family]]
 
-def _spearman(a, b):
-    ra = torch.tensor(a).argsort().argsort().double(); rb = torch.tensor(b).argsort().argsort().double()
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    return (ra @ rb / (ra.norm() * rb.norm())).item()
-
 def poster_rank_correlation(runs, metric='knn_top1'):
     "Spearman correlation between the poster's ImageNet top-1 and ours over the self-supervised rows run (None under 3 rows)."
     ssp = [r for r in SSP_ROWS if r in runs and r in POSTER_IN1K]
-    return _spearman([POSTER_IN1K[r] for r in ssp], [runs[r][metric] for r in ssp]) if len(ssp) >= 3 else None
+    return spearman([POSTER_IN1K[r] for r in ssp], [runs[r][metric] for r in ssp]) if len(ssp) >= 3 else None       # average ranks (the poster has ties)
 
 def _pair(a, b, why=None, poster=True):
     "A pairwise claim of the poster: `a > b`, its text and whether the poster's numbers have it."
@@ -340,10 +336,6 @@ def budget_report(out_dirs, out_dir, command=''):
     return '\n'.join(lines)
 
 # %% ../nbs/15_bench.ipynb #e299fd37
-def _seed_verdict(sa, sb):
-    "An ordering `a > b` over seeds: holds or does not hold only when the seed ranges do not overlap, else unresolved."
-    return 'holds' if sa['low'] > sb['high'] else 'does not hold' if sa['high'] < sb['low'] else 'unresolved'
-
 SEED_METRICS = {'finetune_top1@1%': 'fine-tune@1% top-1', 'finetune_top1@10%': 'fine-tune@10% top-1',   # the transfer columns lead
                 'knn_top1': 'kNN top-1', 'linear_top1': 'linear top-1'}   # what a seed page can report, in page order, and its heading
 
@@ -351,7 +343,7 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
     """The same runs at several seeds (one `bench quality` folder per seed, same preset and budget): for each metric the
     mean and spread (min to max) per run, the floors as rows and each run's mean minus the random-init floor's mean (when
     every folder has the floors; a page without them says so), and each of the poster's orderings as holds / does not hold / **unresolved**
-    (the seed ranges overlap). A run missing from a folder is listed, not averaged over fewer seeds.
+    (by the paired per-seed differences: `m3i_ref.results.VERDICT_RULE`). A run missing from a folder is listed, not averaged over fewer seeds.
     `metrics`: by default every metric of `SEED_METRICS` that every trained run of every folder has, the transfer
     columns first (fine-tuning's floor is the `random` row: training from scratch). Writes `out_path` (.md) and the same
     name with .json."""
@@ -386,17 +378,17 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
         for n, s in stats.items():
             gap = ('  |' if n in FLOORS else f" {s['mean'] - floor['mean']:+.1f} |") if floor else ''
             lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |" + gap)
-        vs = verdicts[metric] = [dict(claim=c['text'], verdict=_seed_verdict(stats[c['a']], stats[c['b']]), a=stats[c['a']]['mean'], b=stats[c['b']]['mean'])
+        vs = verdicts[metric] = [dict(claim=c['text'], verdict=paired_verdict(stats[c['a']]['values'], stats[c['b']]['values']),
+                                      a=stats[c['a']]['mean'], b=stats[c['b']]['mean'], diffs=paired_stats(stats[c['a']]['values'], stats[c['b']]['values'])['diffs'])
                                  for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats]
         if vs:
-            lines += ['', f'| ordering ({SEED_METRICS[metric]}) | mean vs mean | over all seeds |', '|---|---|---|']
-            lines += [f"| {v['claim']} | {v['a']:.1f} vs {v['b']:.1f} | {v['verdict']} |" for v in vs]
+            lines += ['', f'| ordering ({SEED_METRICS[metric]}) | mean vs mean | per-seed differences | over all seeds |', '|---|---|---|---|']
+            lines += [f"| {v['claim']} | {v['a']:.1f} vs {v['b']:.1f} | {', '.join(f'{d:+.1f}' for d in v['diffs'])} | {v['verdict']} |" for v in vs]
     if partial: lines += ['', f'In only some of the folders, so left out above: {", ".join(partial)}.']
     if not all(f in names for f in FLOORS):
         lines += ['', f'Floors missing from some folder ({", ".join(f for f in FLOORS if f not in names)}): these scores stand without '
                   'the floors of their seeds. Run them in each folder: `m3i-ref bench quality --runs random,raw_pixels,chance --set seed=N --out FOLDER`.']
-    lines += ['', 'An ordering "holds" or "does not hold" only when the seed ranges of the two runs do not overlap; '
-              'otherwise it is "unresolved", whatever the means say.']
+    lines += ['', VERDICT_RULE]
     out_path = Path(out_path)
     atomic_save('\n'.join(lines) + '\n', out_path)
     _write_json(dict(folders=[d for d, _ in sets], seeds=list(seed_of.values()), metrics=list(metrics),

@@ -18,6 +18,7 @@ from .data import atomic_save, WordTokenizer, ImageData
 from .views import ViewConfig
 from .methods import ModelConfig, ROW, ROW_OPTIONS, M3I_METHODS, canonical_method, make_slots
 from .convnet import make_encoder
+from .results import verdict_of, VERDICT_RULE
 from .evaluate import linear_probe, raw_pixel_features, chance_accuracy
 from .train import (make_config, train, load_data, load_checkpoint, model_from_checkpoint, evaluate_encoder, total_steps,
                            batch_indices, step_generator, score_line, finite_json, encoder_weights, build_run)
@@ -251,14 +252,7 @@ def _spread(values):
     if not vals: return None, None
     return sum(vals) / len(vals), (max(vals) - min(vals)) / 2
 
-def _verdict(diffs):
-    """holds / does not hold / unresolved, from one difference per seed (accuracy points, or % of a loss): unresolved when the
-    seeds disagree in sign, or when there is one seed and |d| < 1."""
-    diffs = [d for d in diffs if d is not None]
-    if not diffs: return 'not run'
-    if all(d > 0 for d in diffs) and (len(diffs) > 1 or diffs[0] >= 1): return 'holds'
-    if all(d < 0 for d in diffs) and (len(diffs) > 1 or diffs[0] <= -1): return 'does not hold'
-    return 'unresolved'
+_verdict = verdict_of               # one difference per seed (accuracy points, or % of a loss): the rule of nbs/11b_results
 
 def read_pipeline_bench(out_dir):
     "{seed: {'floors': ..., pipeline: pipeline.json}} of a `pipeline_bench` folder."
@@ -325,8 +319,7 @@ def pipeline_report(out_dir, command=''):
                          f" | {'' if own[0] is None else f'{own[0]:.3f}'} | {'' if first[0] is None else f'{first[0]:.3f}'} |")
     claims = pipeline_claims(bench)
     lines += ['', '| claim | verdict |', '|---|---|'] + [f'| {c} | {v} |' for c, v in claims]
-    lines += ['', 'A verdict is "holds" or "does not hold" only when every seed agrees (and, with one seed, by at least one point); '
-              'otherwise it is "unresolved". "own objective" is the stage\'s loss on fixed test batches; "stage-1 objective" is stage '
+    lines += ['', VERDICT_RULE + ' "own objective" is the stage\'s loss on fixed test batches; "stage-1 objective" is stage '
               '1\'s loss (its heads and teacher, frozen) computed with this stage\'s encoder, given where this stage starts from stage 1\'s '
               'weights: a rise is forgetting.', '', '![pipelines](pipelines.png)', '']
     atomic_save('\n'.join(lines), out_dir / 'pipelines.md')

@@ -38,3 +38,9 @@ def _write_image_folder(root, data, per_split=24, classes=3):
 def write_image_folder():
     "The ImageNet-style layout writer, for the tests that train from a folder."
     return _write_image_folder
+
+def pytest_collection_modifyitems(config, items):
+    """The fast tier (`pytest -m "not slow"`, README): notebook executions and multi-process (DDP) tests count as slow
+    too, so one marker selects the day-to-day set; CI runs everything."""
+    for item in items:
+        if item.get_closest_marker('notebook') or item.get_closest_marker('ddp'): item.add_marker(pytest.mark.slow)

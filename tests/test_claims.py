@@ -16,7 +16,8 @@ def test_readme_main_job_line_is_the_toy_benchmarks_m3i_run():
     assert [float(x) for x in line.groups()] == [round(w, 1) for w in want]
 
 @pytest.mark.parametrize('script,files', [('docs/bench/toy/reading.py', ['reading.md', 'reading.json']),
-                                          ('docs/bench/toy-design/report.py', ['design.md', 'design.json'])])
+                                          ('docs/bench/toy-design/report.py', ['design.md', 'design.json']),
+                                          ('docs/bench/pipelines/reading.py', ['reading.md'])])
 def test_generated_readings_match_their_run_files(script, files, tmp_path):
     subprocess.run([sys.executable, str(ROOT / script), str(tmp_path)], check=True, cwd=ROOT)
     for f in files:

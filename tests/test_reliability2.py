@@ -82,6 +82,7 @@ def test_overwrite_leaves_no_old_eval_json(tmp_path):
 
 # -- R2-7: python -m m3i_ref.cli ------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_python_m_cli_trains(tmp_path):
     out = subprocess.run([sys.executable, '-m', 'm3i_ref.cli', 'train', '--method', 'classification', '--out-dir', str(tmp_path),
                           '--set', 'steps=2', '--set', 'train_size=64', '--set', 'test_size=32', '--set', 'eval_knn=false',
@@ -195,6 +196,7 @@ def _wait_for(path, proc, timeout=120, rows=1):
         time.sleep(0.2)
     return False
 
+@pytest.mark.slow
 def test_two_runs_into_one_folder_the_second_is_refused_and_a_dead_lock_is_taken_over(tmp_path, capsys):
     first = _start(tmp_path)
     try:
@@ -218,6 +220,7 @@ def test_the_lock_is_released_when_a_run_fails_early(tmp_path):
 
 # -- R2-10: SIGTERM saves and says how to resume -------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sigterm_saves_and_the_run_resumes(tmp_path):
     "What schedulers and `docker stop` send: before, exit 143 and nothing saved; now the step finishes, a checkpoint is saved."
     proc = _start(tmp_path, steps=60, )
@@ -408,3 +411,24 @@ def test_an_unwritable_cache_does_not_stop_a_jpeg_copy_from_loading(tmp_path, mo
     monkeypatch.setenv('M3I_CACHE', str(tmp_path / 'a_file' / 'cache'))
     assert len(load_cifar('cifar10', 'train', root=tmp_path)) == 8
     assert 'cannot write the decoded-image cache' in capsys.readouterr().err
+
+@pytest.mark.ddp
+def test_sigterm_under_torchrun_saves_on_every_rank(tmp_path):
+    "R2-10 under torchrun (before: 134 steps lost): torchrun passes SIGTERM to its workers; they finish the step together and save."
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '-m', 'm3i_ref', 'train',
+                             *TRAIN_ARGS, '--out-dir', str(tmp_path), '--set', 'steps=100000'],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(tmp_path / 'metrics.csv', proc, timeout=180, rows=3), 'torchrun did not start training'
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        for p in [*_descendants(proc.pid), proc.pid]:
+            try: os.kill(p, signal.SIGKILL)
+            except ProcessLookupError: pass
+        proc.wait()
+    saved = load_checkpoint(tmp_path / 'checkpoint.pt')['step']
+    assert saved >= 3 and 'SIGTERM' in err and 'resume=auto' in err, err[-2000:]
+    logged = [int(l.split(',')[0]) for l in (tmp_path / 'metrics.csv').read_text().splitlines()[1:]]
+    assert saved >= max(logged)                                          # no logged step was lost

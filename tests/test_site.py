@@ -2,6 +2,7 @@
 import json, re, sys
 from pathlib import Path
 import pytest
+pytestmark = pytest.mark.slow           # builds the whole course site once (module fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'docs' / 'site'))

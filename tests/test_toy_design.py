@@ -43,6 +43,7 @@ def short_ssl_run(tmp_path_factory):
     heldout = load_dataset('shapes', 'heldout', n=cfg.test_size, seed=cfg.seed, shapes=cfg.shapes)
     return model.encoder, train_data, test_data, heldout
 
+@pytest.mark.slow
 @pytest.mark.parametrize('split', ['test', 'heldout'])
 def test_a_short_self_supervised_run_beats_the_raw_pixel_floor(short_ssl_run, split):
     """The toy's promise, as a property that can fail: pre-trained without labels, the encoder's features separate the

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = Path(__file__).with_name('lesson.html.j2')
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 DOCS = ['docs/method.md', 'docs/teaching.md', 'docs/reliability.md', 'docs/bench/README.md', 'docs/bench/100k-new/quality.md',
-        'docs/bench/toy/quality.md', 'docs/bench/toy/reading.md', 'docs/bench/toy-design/design.md', 'docs/bench/ablations.md', 'docs/bench/pipelines/pipelines.md',
+        'docs/bench/toy/quality.md', 'docs/bench/toy/reading.md', 'docs/bench/toy-design/design.md', 'docs/bench/ablations.md', 'docs/bench/pipelines/pipelines.md', 'docs/bench/pipelines/reading.md',
         'docs/bench/pipelines-cifar/pipelines.md', 'docs/bench/toy-seeds/seeds.md', 'docs/bench/100k-seeds/seeds.md',
         'docs/bench/200k/quality.md', 'docs/bench/200k-seeds/seeds.md', 'docs/bench/speed-cifar-cpu-cpu.md']
 

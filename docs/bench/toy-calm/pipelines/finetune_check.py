@@ -1,5 +1,5 @@
 """Which short fine-tuning protocol tells toy encoders apart? Fine-tunes a few encoders (the random init and the stages of
-a toy pipeline run) under learning rates 1e-4 to 1e-3 (5e-4 is the `finetune` default) and 3 or 10 epochs. Usage: python docs/bench/pipelines/finetune_check.py RUN_FOLDER [RUN_FOLDER ...]
+a toy pipeline run) under learning rates 1e-4 to 1e-3 (5e-4 is the `finetune` default) and 3 or 10 epochs. Usage: python docs/bench/toy-calm/pipelines/finetune_check.py RUN_FOLDER [RUN_FOLDER ...]
 (folders written by `m3i-ref pipeline NAME --preset toy`); prints a table and writes finetune_check.json beside this file."""
 import json, sys, time
 from pathlib import Path
