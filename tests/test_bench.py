@@ -75,10 +75,10 @@ def test_seeds_cli_reports_spread_and_unresolved_orderings(tmp_path, capsys):
     assert main(['bench', 'seeds', *folders, '--out', str(out)]) == 0
     md = out.read_text()
     assert '| mim_feature | 40.0 | 42.0 | 39.0 | 40.3 | 3.0 |' in md
-    assert '| mim_feature > mim_pixel (features beat pixels) | 40.3 vs 38.7 | unresolved |' in md     # 39-42 overlaps 37-40
-    assert '| m3i > classification | 50.3 vs 45.0 | holds |' in md                                  # 49-52 above 45
+    assert '| mim_feature > mim_pixel (features beat pixels) | 40.3 vs 38.7 | +1.0, +5.0, -1.0 | unresolved |' in md   # the seeds disagree
+    assert '| m3i > classification | 50.3 vs 45.0 | +5.0, +7.0, +4.0 | holds |' in md              # t = 6.0 > 4.30
     assert '## linear top-1' in md and '| m3i | 51.0 | 53.0 | 50.0 | 51.3 | 3.0 |' in md                # both metrics
-    assert '| m3i > classification | 51.3 vs 46.0 | holds |' in md.split('## linear top-1')[1]
+    assert '| m3i > classification | 51.3 vs 46.0 | +5.0, +7.0, +4.0 | holds |' in md.split('## linear top-1')[1]
     assert 'In only some of the folders, so left out above: sim_pixel.' in md and '| sim_pixel |' not in md
     page = json.loads(out.with_suffix('.json').read_text())
     assert page['runs']['knn_top1']['m3i']['low'] == 49.0 and page['runs']['linear_top1']['m3i']['high'] == 53.0
