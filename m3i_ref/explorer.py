@@ -129,8 +129,9 @@ def explore(row, steps=200, out_dir=None, **overrides):
 
 # %% ../nbs/07a_explorer.ipynb #f7363ed1
 class Explorer:
-    "ipywidgets for `compose_row` / `check_row` / `explore`; `run()` (the button) does what a click does, so a test can drive it."
-    def __init__(self, steps=200, **start):
+    """ipywidgets for `compose_row` / `check_row` / `explore`; `run()` (the button) does what a click does, so a test can
+    drive it. Every run trains into `out_dir` (default: one temporary folder for this explorer), starting over each time."""
+    def __init__(self, steps=200, out_dir=None, **start):
         import ipywidgets as w
         start = {**dict(zip(COLUMNS, ('masked view', 'same view', 'patchify', 'dense pixels', 'dense decoder', 'mse'))), **start}
         self.dropdowns = {k: w.Dropdown(options=list(reg), value=start[k], description=col.split(' (')[0], style={'description_width': '13em'},
@@ -139,6 +140,7 @@ class Explorer:
         self.run_button = w.Button(description='train', button_style='primary')
         self.status, self.out = w.HTML(), w.Output()
         self.result, self.error = None, None
+        self.out_dir = Path(out_dir or tempfile.mkdtemp(prefix='m3i-explore-'))
         for d in self.dropdowns.values(): d.observe(lambda _: self.update(), names='value')
         self.run_button.on_click(lambda _: self.run())
         self.widget = w.VBox([*self.dropdowns.values(), w.HBox([self.steps, self.run_button]), self.status, self.out])
@@ -157,7 +159,7 @@ class Explorer:
         if self.error: return None
         self.out.clear_output()
         with self.out:
-            self.result = explore(self.row(), steps=self.steps.value)
+            self.result = explore(self.row(), steps=self.steps.value, out_dir=self.out_dir)
             h = self.result['history']
             fig, ax = plt.subplots(figsize=(6, 2.6))
             ax.plot([r['step'] for r in h], [r['loss'] for r in h]); ax.set_xlabel('step'); ax.set_ylabel('loss')

@@ -25,7 +25,7 @@ def test_registering_a_composed_row_leaves_the_table_as_it_was():
 def test_the_explorer_trains_what_the_dropdowns_say(tmp_path):
     pytest.importorskip('ipywidgets')
     from m3i_ref.explorer import Explorer
-    ex = Explorer(steps=10)
+    ex = Explorer(steps=10, out_dir=tmp_path / 'explorer')
     ex.dropdowns['target_data'].value = 'text'                           # contradicts the patchify encoder
     assert ex.run_button.disabled and "not 'text'" in ex.status.value and ex.run() is None
     for k, v in dict(input_data='view', target_data='other view', target_encoder='EMA teacher', target_repr='global feature',
