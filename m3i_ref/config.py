@@ -94,8 +94,8 @@ PRESET_NOTES = {   # where each preset's training settings come from (printed by
     'imagenet-vitb': 'SiameseIM code (ViT-B/16, 1600 epochs, batch 4096, warm-up 40 epochs, crops >= 0.08, 118 of 196 patches)'}
 TRAIN_NOTES = {   # training settings every row shares, with their source and the measurement behind the default
     'ema_base': "0.995, SiameseIM code. 'auto' = ema_base_for(total steps) (ours: keep at most e^-5 of the random teacher; "
-                "0.987 at 781 steps). Measured (docs/bench/ablations.md): on the toy data 'auto' scored lower on 8 of 8 EMA rows "
-                "(-0.7 to -3.7 kNN); on CIFAR at 100,000 images 0.99 was within noise of 0.995 for MIM feature. Default kept.",
+                "0.987 at 781 steps). Measured (docs/bench/ablations.md): on the toy data 'auto' scored lower on 7 of 8 EMA rows "
+                "(-0.7 to -3.7 kNN; dense distillation +0.7); on CIFAR at 100,000 images 0.99 was within noise of 0.995 for MIM feature. Default kept.",
     'ema_final': '1.0, SiameseIM code, BYOL, MoCo v3 (the teacher freezes at the end of the cosine)',
     'crop_min': '0.25 (ours, cifar presets), 0.5 (toy, measured), 0.08 (imagenet-vitb, SiameseIM). On the toy data crops down to 0.08 '
                 'cost instance discrimination 5 kNN points (docs/bench/ablations.md)',
