@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .data import atomic_save, make_shapes, WordTokenizer, load_dataset
 from .methods import METHODS, Pretrainer, make_slots, ROW, ROW_OPTIONS, M3I_POSTER_TOP1, M3I_METHODS, FAMILIES
 from .train import make_config, train, load_data, model_config
-from .results import spearman, paired_verdict, paired_stats, VERDICT_RULE
+from .results import spearman, verdict_of, paired_stats, VERDICT_RULE
 from .pipelines import date_span, machine_span
 from .evaluate import (extract_features, knn_accuracy, linear_probe, raw_pixel_features, chance_accuracy, transfer_scores,
                              balanced_subset, label_key)
@@ -378,9 +378,10 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
         for n, s in stats.items():
             gap = ('  |' if n in FLOORS else f" {s['mean'] - floor['mean']:+.1f} |") if floor else ''
             lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |" + gap)
-        vs = verdicts[metric] = [dict(claim=c['text'], verdict=paired_verdict(stats[c['a']]['values'], stats[c['b']]['values']),
-                                      a=stats[c['a']]['mean'], b=stats[c['b']]['mean'], diffs=paired_stats(stats[c['a']]['values'], stats[c['b']]['values'])['diffs'])
-                                 for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats]
+        diffs = {c['text']: paired_stats(stats[c['a']]['values'], stats[c['b']]['values'])['diffs']
+                 for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats}
+        vs = verdicts[metric] = [dict(claim=c['text'], verdict=verdict_of(diffs[c['text']]), a=stats[c['a']]['mean'], b=stats[c['b']]['mean'],
+                                      diffs=diffs[c['text']]) for c in SSP_PAIRS + M3I_PAIRS if c['text'] in diffs]
         if vs:
             lines += ['', f'| ordering ({SEED_METRICS[metric]}) | mean vs mean | per-seed differences | over all seeds |', '|---|---|---|---|']
             lines += [f"| {v['claim']} | {v['a']:.1f} vs {v['b']:.1f} | {', '.join(f'{d:+.1f}' for d in v['diffs'])} | {v['verdict']} |" for v in vs]

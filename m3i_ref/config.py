@@ -187,18 +187,18 @@ RANGES = {   # every numeric key of a run (a test walks the dataclass fields and
     'num_workers': _AT_LEAST_0, 'dist_timeout': _POSITIVE,
 }
 
-def check_range(key, value):
-    "Raise, naming `key`, its value and its range, when `value` (not None) is outside `RANGES[key]` or not finite."
+def check_range(key, value, name=None):
+    """Raise, naming the key (as `name`, e.g. `row.key`, when given), its value and its range, when `value` (not None) is
+    outside `RANGES[key]` or not finite."""
     if value is not None and key in RANGES and value not in RANGES[key]:
-        raise ValueError(f'{key}={value} must be {RANGES[key]}' + (' and finite' if isinstance(value, float) and not math.isfinite(value) else ''))
+        raise ValueError(f'{name or key}={value} must be {RANGES[key]}' + (' and finite' if isinstance(value, float) and not math.isfinite(value) else ''))
 
 def validate(cfg):
     "Checks that need no data: every numeric key in its range (`RANGES`), sizes that fit together, choices."
     for f in fields(cfg):
         check_range(f.name, getattr(cfg, f.name))
     for row, opts in (cfg.row_options or {}).items():
-        for key, value in opts.items():
-            if key in RANGES and value not in RANGES[key]: raise ValueError(f'{row}.{key}={value} must be {RANGES[key]}')
+        for key, value in opts.items(): check_range(key, value, f'{row}.{key}')
     if cfg.img_size % cfg.patch: raise ValueError(f'img_size={cfg.img_size} is not divisible by patch={cfg.patch}')
     if cfg.img_size // cfg.patch < 2:
         raise ValueError(f'img_size={cfg.img_size} with patch={cfg.patch} gives {(cfg.img_size // cfg.patch) ** 2} patch(es); '
@@ -213,7 +213,6 @@ def validate(cfg):
         if importlib.util.find_spec('tensorboard') is None:
             raise ValueError('tensorboard=true needs the tensorboard package (pip install tensorboard); metrics.csv is written without it')
     shape_nuisances(cfg.shapes)                    # a design name or nuisance names, else an error naming the choices
-    if cfg.batch_size < 1 or cfg.accum_steps < 1: raise ValueError(f'batch_size={cfg.batch_size} and accum_steps={cfg.accum_steps} must be >= 1')
     if cfg.batch_size % (world_size() * cfg.accum_steps):
         raise ValueError(f'batch_size={cfg.batch_size} must divide into {world_size()} processes x {cfg.accum_steps} accumulation steps')
     if cfg.id_variant not in (None, 'moco', 'byol', 'barlow'): raise ValueError(f"id_variant={cfg.id_variant!r}; choose 'moco', 'byol' or 'barlow'")

@@ -6,11 +6,11 @@
 __all__ = ['CAPTION_TEMPLATES', 'SHAPE_KINDS', 'SHAPE_FILLS', 'SHAPE_COLOURS', 'SHAPE_POSITIONS', 'SHAPE_HUES', 'SHAPE_NUISANCES',
            'SHAPE_DESIGNS', 'SHAPES_DEFAULT', 'IMAGE_SUFFIXES', 'DATASETS', 'SHAPES_SPLIT_SEEDS', 'template_caption',
            'template_captions', 'ImageData', 'shape_nuisances', 'make_shapes', 'WordTokenizer', 'data_root',
-           'cache_dir', 'atomic_save', 'read_image', 'folder_files', 'folder_fingerprint', 'decode_folder',
-           'download_cifar', 'load_cifar', 'FolderDataset', 'load_dataset']
+           'cache_dir', 'atomic_save', 'read_image', 'save_cache', 'folder_files', 'folder_fingerprint',
+           'decode_folder', 'download_cifar', 'load_cifar', 'FolderDataset', 'load_dataset']
 
 # %% ../nbs/01_data.ipynb #85a19a6d
-import os, re, sys, json, time, socket, hashlib, tempfile
+import collections, os, re, sys, json, time, socket, hashlib, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -286,17 +286,24 @@ def read_image(path):
         raise ValueError(f'cannot decode image {path}: {e}. Remove or replace this file') from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
 
+def save_cache(obj, path, what='cache'):
+    "`atomic_save` for a cache: one that cannot be written (a read-only HOME or M3I_CACHE, a full disk) costs time, not the run: a warning."
+    try: atomic_save(obj, path)
+    except OSError as e:
+        print(f'warning: cannot write the {what} {path} ({e.strerror or e}); it is recomputed next time '
+              f'(set M3I_CACHE to a writable folder)', file=sys.stderr)
+
 def folder_files(folder, classes=None, report=False):
     """The image files of an ImageFolder tree and their labels: `(files, labels, classes)`. Files whose suffix is not one
     of `IMAGE_SUFFIXES` are skipped; with `report`, how many and which kinds is said on stderr (hidden files aside)."""
     folder = Path(folder)
     classes = classes or sorted(d.name for d in folder.iterdir() if d.is_dir())
-    files, labels, skipped = [], [], {}
+    files, labels, skipped = [], [], collections.Counter()
     for c, name in enumerate(classes):
         fs = []
         for p in sorted((folder / name).iterdir()):
             if p.suffix.lower() in IMAGE_SUFFIXES: fs.append(p)
-            elif not p.name.startswith('.'): skipped[p.suffix.lower() or '(no suffix)'] = skipped.get(p.suffix.lower() or '(no suffix)', 0) + 1
+            elif not p.name.startswith('.'): skipped[p.suffix.lower() or '(no suffix)'] += 1
         files += fs; labels += [c] * len(fs)
     if report and skipped:
         print(f"{folder}: skipped {sum(skipped.values())} file(s) that are not images by their suffix ("
@@ -364,10 +371,7 @@ def load_cifar(name='cifar10', split='train', root=None, cache=None, download=Fa
             if d is None:
                 images, labels, classes = decode_folder(folder)
                 d = dict(images=images, labels=labels, classes=classes)
-                try: atomic_save(d, cached)
-                except OSError as e:              # the cache is optional: a read-only HOME or M3I_CACHE costs time, not the run
-                    print(f'warning: cannot write the decoded-image cache {cached} ({e.strerror or e}); decoding again next time '
-                          f'(set M3I_CACHE to a writable folder)', file=sys.stderr)
+                save_cache(d, cached, 'decoded-image cache')
             return ImageData(d['images'], d['labels'], d['classes'], name=name)
     looked = [str(root / _CIFAR[name].base_folder)] + [str(p) for p in _jpeg_candidates(root, name, split)]
     cls = _CIFAR[name].__name__

@@ -252,7 +252,6 @@ def _spread(values):
     if not vals: return None, None
     return sum(vals) / len(vals), (max(vals) - min(vals)) / 2
 
-_verdict = verdict_of               # one difference per seed (accuracy points, or % of a loss): the rule of nbs/11b_results
 
 def read_pipeline_bench(out_dir):
     "{seed: {'floors': ..., pipeline: pipeline.json}} of a `pipeline_bench` folder."
@@ -269,19 +268,19 @@ def pipeline_claims(bench):
     st = lambda s, name, i: bench[s][name]['stages'][i]
     diff = lambda f: [f(s) for s in seeds]
     fd = lambda m: (lambda s: st(s, 'fd_dino', 1)[m] - st(s, 'fd_dino', 0)[m] if st(s, 'fd_dino', 1).get(m) is not None else None)
-    claims = [('FD-DINO: stage-2 linear probe below stage 1 (poster: 78.2 -> 76.1)', _verdict(diff(lambda s: -fd('linear_top1')(s)))),
-              ('FD-DINO: stage-2 fine-tuning above stage 1 (poster: 82.8 -> 83.8)', _verdict(diff(fd('finetune_top1'))))]
+    claims = [('FD-DINO: stage-2 linear probe below stage 1 (poster: 78.2 -> 76.1)', verdict_of(diff(lambda s: -fd('linear_top1')(s)))),
+              ('FD-DINO: stage-2 fine-tuning above stage 1 (poster: 82.8 -> 83.8)', verdict_of(diff(fd('finetune_top1'))))]
     if all('swinv2_g' in bench[s] for s in seeds):
         before = lambda s: st(s, 'swinv2_g', 0)['objectives']['stage1:mim_pixel']         # in % of stage 1's own loss
         obj = lambda s: 100 * (st(s, 'swinv2_g', 1)['objectives']['stage1:mim_pixel'] - before(s)) / before(s)
-        claims.append(('SwinV2-G style: stage 2 (classification) forgets stage 1\'s objective (MIM pixel loss rises)', _verdict(diff(obj))))
+        claims.append(('SwinV2-G style: stage 2 (classification) forgets stage 1\'s objective (MIM pixel loss rises)', verdict_of(diff(obj))))
     pipes = [n for n in BENCH_PIPELINES if n not in M3I_METHODS and all(n in bench[s] for s in seeds)]
     for ref in M3I_METHODS:
         if not all(ref in bench[s] for s in seeds): continue
         for m, label in METRICS.items():
             best = lambda s: max(bench[s][n]['final'][m] for n in pipes if bench[s][n]['final'].get(m) is not None)
             claims.append((f'single-stage {ref} >= the best pipeline at equal budget ({label})',
-                           _verdict([bench[s][ref]['final'][m] - best(s) for s in seeds]
+                           verdict_of([bench[s][ref]['final'][m] - best(s) for s in seeds]
                                     if all(bench[s][ref]['final'].get(m) is not None for s in seeds) else [])))
     return claims
 

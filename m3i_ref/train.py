@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
-from .data import load_dataset, download_cifar, ImageData, WordTokenizer, atomic_save, cache_dir, _HOST
+from .data import load_dataset, download_cifar, ImageData, WordTokenizer, atomic_save, save_cache, cache_dir, _HOST
 from .views import ViewConfig
 from .methods import ModelConfig, Pretrainer, make_slots, canonical_method, ROW
 from .config import (TrainConfig, MODEL_KEYS, model_config, PRESETS, PRESET_NOTES, TRAIN_NOTES, PRESET_ALIASES, make_config,
@@ -130,6 +130,11 @@ def model_from_checkpoint(ckpt):
     model.load_state_dict(ckpt['model'])
     return model, cfg
 
+def _key_mismatch(module, weights):
+    "'missing ..., unexpected ...' (three of each) when the keys of `weights` are not those of `module`'s state dict, else ''."
+    want, have = set(module.state_dict()), set(weights)
+    return '' if want == have else f'missing {sorted(want - have)[:3] or "nothing"}, unexpected {sorted(have - want)[:3] or "nothing"}'
+
 def load_encoder(path, device='cpu'):
     """The encoder $f_\\theta$ of a run, to use anywhere: `path` is the run folder or its `checkpoint.pt`. Returned in eval
     mode on `device`, with `.preprocess` (a `Preprocess`: the training data's mean and std and the image size, what
@@ -140,10 +145,8 @@ def load_encoder(path, device='cpu'):
     cfg = TrainConfig(**{k: v for k, v in ckpt['config'].items() if k in _TYPES})
     encoder = make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, freeze_patch_embed=cfg.freeze_patch_embed)
     weights = {k[len('encoder.'):]: v for k, v in ckpt['model'].items() if k.startswith('encoder.')}
-    want, have = set(encoder.state_dict()), set(weights)
-    if want != have:
-        raise ValueError(f'{ckpt_path} is not an m3i-ref checkpoint of a {cfg.encoder} encoder of this version (missing '
-                         f'{sorted(want - have)[:3] or "nothing"}, unexpected {sorted(have - want)[:3] or "nothing"})')
+    mismatch = _key_mismatch(encoder, weights)
+    if mismatch: raise ValueError(f'{ckpt_path} is not an m3i-ref checkpoint of a {cfg.encoder} encoder of this version ({mismatch})')
     encoder.load_state_dict(weights)
     encoder.preprocess = Preprocess(tuple(ckpt['mean'].tolist()), tuple(ckpt['std'].tolist()), cfg.img_size)
     encoder.run = dict(method=cfg.method, step=ckpt['step'], config=cfg, checkpoint=str(ckpt_path))
@@ -277,15 +280,8 @@ def knn_floors(cfg, train, test, mean, std, device='cpu', cache=True):
     fte, lte = extract_features(encoder, test, mean, std, device=device)
     out['random_init'] = knn_accuracy(ftr, ltr, fte, lte, train.num_classes, cfg.knn_k, cfg.knn_t)
     out = {k: round(out[k], 2) for k in FLOOR_NAMES}
-    if cache: _cache_write(out, path)
+    if cache: save_cache(json.dumps(out) + '\n', path, 'floors cache')
     return out
-
-def _cache_write(obj, path):
-    "Write a cache file; a cache that cannot be written (read-only HOME or M3I_CACHE, a full disk) is skipped with a warning."
-    try: atomic_save(json.dumps(obj) + '\n', path)
-    except OSError as e:
-        print(f'warning: cannot write the floors cache {path} ({e.strerror or e}); they are recomputed next time '
-              f'(set M3I_CACHE to a writable folder)', file=sys.stderr)
 
 def initial_encoder(cfg, device='cpu'):
     "The encoder a run of `cfg` starts from (its architecture, initialised under its seed): the random-init floor, and where from-scratch training starts."
@@ -311,7 +307,7 @@ def transfer_floors(cfg, train, test, mean, std, fraction, recipe=None, device='
     out = dict(chance=round(chance_accuracy(train.labels[idx], test.labels), 2), subset=scratch['subset'],
                raw_pixels={k: round(pixels[k], 2) for k in ('knn_top1', 'linear_top1')},
                random_init={k: round(scratch[k], 2) for k in ('knn_top1', 'linear_top1', 'finetune_top1') if k in scratch})
-    if cache: _cache_write(out, path)
+    if cache: save_cache(json.dumps(out) + '\n', path, 'floors cache')
     return out
 
 def transfer_line(key, t):
@@ -388,9 +384,9 @@ def _writable_out_dir(cfg):
         raise ValueError(f'cannot write to out_dir {str(out_dir)!r} ({e.strerror or e}); choose another --out-dir') from None
 
 def prepare_out_dir(cfg):
-    '''Before any work: the run folder must be writable, and must not hold another run's checkpoint unless the run resumes
-    it (`resume`) or starts over on purpose (`overwrite`, which also removes everything else the old run wrote).'''
-    _writable_out_dir(cfg)
+    '''Before any work (after `build_run` has checked that the run folder is writable and taken its lock): the folder must
+    not hold another run's checkpoint unless the run resumes it (`resume`) or starts over on purpose (`overwrite`, which also
+    removes everything else the old run wrote).'''
     out_dir = Path(cfg.out_dir)
     ckpt = out_dir / 'checkpoint.pt'
     if ckpt.exists() and not cfg.resume:
@@ -477,6 +473,7 @@ class Run:
     saved: int = None               # the step of the last checkpoint on disk (None: none yet)
     updating: int = None            # the step whose weight update has begun (a failure after it cannot save that step's state)
     done: int = None                # steps completed in this process (weights, EMA and probe all updated)
+    data_print: dict = None         # `data_fingerprint` of the training data, written into every checkpoint
     @property
     def ckpt_path(self): return Path(self.cfg.out_dir) / 'checkpoint.pt'
 
@@ -524,22 +521,21 @@ def _build_run(cfg, data, device, init, frozen, lock):
     total = total_steps(cfg, len(train_data))
     start, history = 0, []
     resume = str(ckpt_path) if cfg.resume == 'auto' and ckpt_path.exists() else ('' if cfg.resume == 'auto' else cfg.resume)
+    now = data_fingerprint(train_data)
     if resume:
         ckpt = load_checkpoint(resume)
         missing = [k for k in RESUME_KEYS if k not in ckpt]
         if missing: raise ValueError(f'cannot resume from {resume}: it has no {", ".join(missing)} (written by something other than m3i-ref train)')
         check_model_config(ckpt['config'], cfg)
         check_run_config(ckpt['config'], cfg)
-        want, have = set(model.state_dict()), set(ckpt['model'])
-        if want != have:
-            raise ValueError(f'cannot resume from {resume}: its weights do not fit this model (missing {sorted(want - have)[:3] or "nothing"}, '
-                             f'unexpected {sorted(have - want)[:3] or "nothing"}): a checkpoint of another version or method')
+        mismatch = _key_mismatch(model, ckpt['model'])
+        if mismatch: raise ValueError(f'cannot resume from {resume}: its weights do not fit this model ({mismatch}): a checkpoint of another version or method')
         if ckpt['step'] > total:
             raise ValueError(f"cannot resume from {resume}: it is at step {ckpt['step']}, past this run's {total} steps")
         model.load_state_dict(ckpt['model']); opt.load_state_dict(ckpt['optimizer']); probe.load_state_dict(ckpt['probe'])
         probe.opt.load_state_dict(ckpt['probe_opt'])
         start, history = ckpt['step'], ckpt['history']
-        was, now = ckpt.get('data'), data_fingerprint(train_data)
+        was = ckpt.get('data')
         if was is not None and was != now and is_main_process():
             print(f"warning: the training data changed since {resume} was written ({was['images']:,} images then, {now['images']:,} now, "
                   f"fingerprint {was['sha1']} -> {now['sha1']}); resuming on the data as it is now, so this run will not match one "
@@ -551,7 +547,8 @@ def _build_run(cfg, data, device, init, frozen, lock):
                batches=Batches(train_data, cfg, total), view_cfg=ViewConfig(scale=(cfg.crop_min, 1.0), jitter_p=cfg.jitter_p, gray_p=cfg.gray_p),
                peak_lr=cfg.blr * cfg.batch_size / 256, warmup_steps=max(1, round(cfg.warmup * total)),
                ema_base=ema_base_for(total) if cfg.ema_base is None else cfg.ema_base,
-               use_bf16=cfg.precision == 'bf16' or (cfg.precision == 'auto' and device.type == 'cuda'), lock=lock, saved=start if resume else None)
+               use_bf16=cfg.precision == 'bf16' or (cfg.precision == 'auto' and device.type == 'cuda'), lock=lock, saved=start if resume else None,
+               data_print=now)
 
 class _deferred:
     """Run a signal's Python handler when the block ends, not inside it (DataLoader reports a dead worker from its SIGCHLD
@@ -608,7 +605,7 @@ def save_run(run, step):
     try:
         atomic_save(dict(model=m.state_dict(), optimizer=o.state_dict(), probe=p.state_dict(), probe_opt=p.opt.state_dict(), step=step,
                          config=asdict(run.cfg), history=run.history, tokenizer=run.tokenizer.vocab, mean=run.mean, std=run.std,
-                         data=data_fingerprint(run.train_data)), run.ckpt_path)
+                         data=run.data_print), run.ckpt_path)
     except (OSError, RuntimeError) as e:               # torch's zip writer reports a full disk as 'unexpected pos' / 'write failed'
         full = getattr(e, 'errno', None) in (errno.ENOSPC, errno.EDQUOT) or re.search(r'unexpected pos|write failed|No space', str(e))
         if not full: raise

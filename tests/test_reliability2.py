@@ -124,11 +124,7 @@ def _png(path):
 def test_eval_on_what_is_not_a_checkpoint_says_so(tmp_path, capsys, make, message):
     assert main(['eval', '--ckpt', str(make(tmp_path))]) == 2
     err = capsys.readouterr().err
-    assert re_search(message, err) and 'weights_only' not in err and 'Traceback' not in err
-
-def re_search(pattern, text):
-    import re
-    return re.search(pattern, text) is not None
+    assert re.search(message, err) and 'weights_only' not in err and 'Traceback' not in err
 
 def test_a_checkpoint_with_flipped_bits_is_refused(a_run, tmp_path, capsys):
     "200 floats changed on disk: before, eval read it with exit 0 and another score; now the CRC check names the file."
