@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['MASK', 'PIXELS', 'TEACHER_LAYERS', 'DENSE_FEATURE', 'INSTANCE_NORM', 'NCE', 'HEAD', 'ROWS', 'ROW', 'FAMILIES',
            'ROW_OPTIONS', 'M3I_METHODS', 'M3I_MIX', 'M3I_POSTER_TOP1', 'SEMANTIC_TARGETS', 'ALIASES', 'METHODS',
-           'TABLE_COLUMNS', 'Default', 'Row', 'TargetUse', 'Recipe', 'm3i_recipe', 'canonical_method', 'register_row',
-           'ModelConfig', 'Slot', 'make_slots', 'likelihood_name', 'RowHead', 'Pretrainer', 'methods_table',
-           'defaults_table']
+           'FLOOR_METHOD', 'TABLE_COLUMNS', 'Default', 'Row', 'TargetUse', 'Recipe', 'm3i_recipe', 'canonical_method',
+           'register_row', 'ModelConfig', 'Slot', 'make_slots', 'likelihood_name', 'RowHead', 'Pretrainer',
+           'methods_table', 'defaults_table']
 
 # %% ../nbs/07_methods.ipynb #dd38fa65
 import math
@@ -161,6 +161,7 @@ def m3i_recipe(name='m3i', semantic='category', label_mix='hard', w_image=1.0, w
 
 ALIASES = {a: r.name for r in ROWS for a in r.aliases}
 METHODS = [r.name for r in ROWS] + list(M3I_METHODS)
+FLOOR_METHOD = 'classification'   # the row whose settings the floors are computed under: every row gives the same data, encoder and seed
 
 def canonical_method(name):
     "The registry name of a method or alias; a clear error for unknown names."

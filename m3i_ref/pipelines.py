@@ -4,9 +4,8 @@
 
 # %% auto #0
 __all__ = ['PIPELINES', 'FINETUNE_EPOCHS', 'BENCH_PIPELINES', 'METRICS', 'Stage', 'Pipeline', 'get_pipeline', 'lineage',
-           'stage_configs', 'stage_objective', 'evaluate_stage', 'run_pipeline', 'date_span', 'machine_span',
-           'floor_results', 'pipeline_bench', 'read_pipeline_bench', 'pipeline_claims', 'pipeline_report',
-           'plot_pipelines']
+           'stage_configs', 'stage_objective', 'evaluate_stage', 'run_pipeline', 'floor_results', 'pipeline_bench',
+           'read_pipeline_bench', 'pipeline_claims', 'pipeline_report', 'plot_pipelines']
 
 # %% ../nbs/13a_pipelines.ipynb #5e848916
 import datetime, json, math, time
@@ -16,10 +15,8 @@ import torch
 import matplotlib.pyplot as plt
 from .data import atomic_save, WordTokenizer, ImageData
 from .views import ViewConfig
-from .methods import ModelConfig, ROW, ROW_OPTIONS, M3I_METHODS, canonical_method, make_slots
-from .convnet import make_encoder
-from .results import verdict_of, VERDICT_RULE
-from .evaluate import linear_probe, raw_pixel_features, chance_accuracy
+from .methods import ModelConfig, ROW, ROW_OPTIONS, M3I_METHODS, FLOOR_METHOD, canonical_method, make_slots
+from .results import verdict_of, VERDICT_RULE, floors, date_span, machine_span
 from .train import (make_config, train, load_data, load_checkpoint, model_from_checkpoint, evaluate_encoder, total_steps,
                            batch_indices, step_generator, score_line, finite_json, encoder_weights, build_run)
 from .distributed import is_main_process, is_distributed
@@ -210,31 +207,12 @@ def run_pipeline(pipeline, preset='toy', images=None, out_dir=None, overrides=No
 BENCH_PIPELINES = ('fd_dino', 'swinv2_g', 'swinv2_g_fd', 'beit3', 'm3i', 'm3i_nomix')
 METRICS = {'knn_top1': 'kNN', 'linear_top1': 'linear', 'finetune_top1': 'fine-tune'}
 
-def date_span(dates):
-    "A page's date line: 'Date D' when its runs were made on one day, 'Dates A to B' when a resumed page spans days."
-    ds = sorted(set(dates))
-    return f'Date {ds[0]}' if len(ds) == 1 else f'Dates {ds[0]} to {ds[-1]}'
-
-def machine_span(machines):
-    "A page's machine line: the settings its runs share, then each setting that varies by run (e.g. threads) with its values."
-    machines = list(machines); keys = list(dict.fromkeys(k for m in machines for k in m))
-    same = {k: machines[0].get(k) for k in keys if len({repr(m.get(k)) for m in machines}) == 1}
-    vary = {k: sorted({str(m.get(k)) for m in machines}) for k in keys if k not in same}
-    return f'{same}' + ''.join(f'; {k} varies by run: {" or ".join(v)}' for k, v in vary.items())
-
 def floor_results(preset, data, seed=0, finetune_epochs=0, overrides=None):
-    "The floors of every metric under the pipeline protocol: chance, raw pixels (kNN, linear) and the random-init encoder (kNN, linear, fine-tune)."
-    cfg = make_config('classification', preset, dict({k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS and '.' not in k},
-                                                      seed=seed, eval_linear=True))
+    "The floors of every metric under the pipeline protocol (`results.floors`): kNN, linear probe and the short fine-tuning."
+    cfg = make_config(FLOOR_METHOD, preset, dict({k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS and '.' not in k}, seed=seed))
     train_data, test_data = data
-    torch.manual_seed(cfg.seed)
-    encoder = make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, freeze_patch_embed=cfg.freeze_patch_embed)
-    rand = evaluate_stage(encoder, train_data, test_data, cfg, finetune_epochs)
-    (ftr, ltr), (fte, lte) = raw_pixel_features(train_data), raw_pixel_features(test_data)
-    chance = chance_accuracy(train_data.labels, test_data.labels)
-    return {'chance': dict(knn_top1=chance, linear_top1=chance, finetune_top1=chance),
-            'random_init': {k: rand.get(k) for k in METRICS},
-            'raw_pixels': dict(knn_top1=rand['floors']['raw_pixels'], linear_top1=linear_probe(ftr, ltr, fte, lte, train_data.num_classes), finetune_top1=None)}
+    return floors(cfg, train_data, test_data, *train_data.mean_std(), [m for m in METRICS if m != 'finetune_top1' or finetune_epochs],
+                  finetune_epochs=finetune_epochs)
 
 def pipeline_bench(out_dir, preset='toy', images=None, seeds=(0,), names=BENCH_PIPELINES, overrides=None, finetune_epochs=None):
     "Every pipeline in `names` and the floors, for each seed, at the same total budget; resumable (finished stages are read back)."
@@ -242,8 +220,8 @@ def pipeline_bench(out_dir, preset='toy', images=None, seeds=(0,), names=BENCH_P
     for seed in seeds:
         ov = dict(overrides or {}, seed=seed)
         data = load_data(make_config('classification', preset, {k: v for k, v in ov.items() if k not in ROW_OPTIONS and '.' not in k}))
-        floors = out_dir / f'seed{seed}' / 'floors.json'
-        if not floors.exists(): atomic_save(finite_json(floor_results(preset, data, seed, ft, overrides)), floors)
+        floors_file = out_dir / f'seed{seed}' / 'floors.json'
+        if not floors_file.exists(): atomic_save(finite_json(floor_results(preset, data, seed, ft, overrides)), floors_file)
         for name in names:
             run_pipeline(name, preset, images, out_dir / f'seed{seed}' / name, ov, ft, data=data)
 

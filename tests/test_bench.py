@@ -9,19 +9,19 @@ def write_runs(folder, images, knn, preset='cifar-cpu'):
     "A result folder as `bench quality` leaves it, with the fields the reports read."
     (folder / 'runs').mkdir(parents=True)
     for name, top1 in knn.items():
-        seen = 0 if name in ('chance', 'random', 'raw_pixels') else images
+        seen = 0 if name in ('chance', 'random_init', 'raw_pixels') else images
         (folder / 'runs' / f'{name}.json').write_text(json.dumps(dict(run=name, knn_top1=top1, linear_top1=top1 + 1, images_seen=seen, preset=preset)))
     return folder
 
 
 def test_budgets_cli_puts_two_budgets_side_by_side(tmp_path, capsys):
-    small = write_runs(tmp_path / 'small', 50_000, {'random': 30.0, 'mim_pixel': 35.0, 'sim_feature': 28.0, 'm3i': 40.0})
-    large = write_runs(tmp_path / 'large', 100_000, {'random': 30.0, 'mim_pixel': 37.5, 'sim_feature': 34.0, 'm3i': 41.0})
+    small = write_runs(tmp_path / 'small', 50_000, {'random_init': 30.0, 'mim_pixel': 35.0, 'sim_feature': 28.0, 'm3i': 40.0})
+    large = write_runs(tmp_path / 'large', 100_000, {'random_init': 30.0, 'mim_pixel': 37.5, 'sim_feature': 34.0, 'm3i': 41.0})
     assert main(['bench', 'budgets', str(large), str(small), '--out', str(tmp_path)]) == 0
     md = (tmp_path / 'budgets.md').read_text()
     assert '| sim_feature | 28.0 | 34.0 | +6.0 | 29.0 | 35.0 | +6.0 |' in md      # ordered by budget, not by argument
     assert '| 50,000 | 2 of 3 |' in md and '| 100,000 | 3 of 3 |' in md            # runs >= random floor + 3 kNN
-    extra = write_runs(tmp_path / 'extra', 200_000, {'random': 30.0, 'raw_pixels': 41.0, 'mim_pixel': 38.0, 'm3i': 55.0, 'classification': 50.0})
+    extra = write_runs(tmp_path / 'extra', 200_000, {'random_init': 30.0, 'raw_pixels': 41.0, 'mim_pixel': 38.0, 'm3i': 55.0, 'classification': 50.0})
     assert main(['bench', 'budgets', str(large), str(extra), '--out', str(tmp_path)]) == 0
     md = (tmp_path / 'budgets.md').read_text()                                    # only runs both budgets have: mim_pixel, m3i
     assert '| 100,000 | 2 of 2 |' in md and '| 200,000 | 2 of 2 |' in md and '| classification |' not in md
@@ -34,8 +34,8 @@ def test_budgets_cli_puts_two_budgets_side_by_side(tmp_path, capsys):
 
 
 def test_budgets_refuses_mixed_presets_and_single_folders(tmp_path, capsys):
-    a = write_runs(tmp_path / 'a', 50_000, {'random': 30.0, 'mim_pixel': 35.0})
-    b = write_runs(tmp_path / 'b', 100_000, {'random': 30.0, 'mim_pixel': 35.0}, preset='toy')
+    a = write_runs(tmp_path / 'a', 50_000, {'random_init': 30.0, 'mim_pixel': 35.0})
+    b = write_runs(tmp_path / 'b', 100_000, {'random_init': 30.0, 'mim_pixel': 35.0}, preset='toy')
     assert main(['bench', 'budgets', str(a), str(b), '--out', str(tmp_path)]) == 2
     assert "mix presets ['cifar-cpu', 'toy']" in capsys.readouterr().err
     with pytest.raises(ValueError, match='at least two folders'):
@@ -52,10 +52,10 @@ def test_quality_run_refuses_a_result_from_another_budget(tmp_path):
 
 
 def test_quality_command_refuses_bad_runs_and_settings_before_any_work(tmp_path, capsys):
-    assert main(['bench', 'quality', '--runs', 'random,mim_pixels', '--out', str(tmp_path)]) == 2
+    assert main(['bench', 'quality', '--runs', 'random_init,mim_pixels', '--out', str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "unknown run(s) 'mim_pixels'; choose from chance, raw_pixels, random, " in err and 'mim_pixel,' in err
-    assert main(['bench', 'quality', '--runs', 'random', '--set', 'stepz=1', '--out', str(tmp_path)]) == 2
+    assert "unknown run(s) 'mim_pixels'; choose from raw_pixels, random_init, chance, " in err and 'mim_pixel,' in err
+    assert main(['bench', 'quality', '--runs', 'random_init', '--set', 'stepz=1', '--out', str(tmp_path)]) == 2
     assert "unknown key 'stepz'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
@@ -90,10 +90,10 @@ def test_seeds_cli_reports_spread_and_unresolved_orderings(tmp_path, capsys):
 def test_seed_table_shows_each_run_next_to_the_floors_of_every_seed(tmp_path):
     "Floors run at every seed are rows of the table, and each run's mean stands next to the random-init floor's mean."
     from m3i_ref.bench import seed_report
-    runs = [{'random': 30.0 + d, 'raw_pixels': 41.0, 'chance': 10.0, 'mim_pixel': 40.0 + d} for d in (0.0, 1.0, 2.0)]
+    runs = [{'random_init': 30.0 + d, 'raw_pixels': 41.0, 'chance': 10.0, 'mim_pixel': 40.0 + d} for d in (0.0, 1.0, 2.0)]
     folders = [write_seed(tmp_path / f's{i}', i, k) for i, k in enumerate(runs)]
     md = seed_report(folders, tmp_path / 'seeds.md')
-    assert '| random | 30.0 | 31.0 | 32.0 | 31.0 | 2.0 |  |' in md                  # a floor row, no gap to itself
+    assert '| random_init | 30.0 | 31.0 | 32.0 | 31.0 | 2.0 |  |' in md                  # a floor row, no gap to itself
     assert '| mim_pixel | 40.0 | 41.0 | 42.0 | 41.0 | 2.0 | +10.0 |' in md          # mean 41.0 - floor mean 31.0
     assert 'Floors missing' not in md
     (tmp_path / 's2' / 'runs' / 'raw_pixels.json').unlink()                        # a floor at two seeds of three
@@ -110,9 +110,9 @@ def test_floors_ignore_row_options_bare_or_scoped(tmp_path):
 
 def test_quality_page_gives_the_days_and_the_threads_its_runs_had(tmp_path):
     from m3i_ref.bench import quality_report
-    write_runs(tmp_path, 100_000, {'random': 30.0, 'mim_pixel': 35.0, 'm3i': 40.0})
+    write_runs(tmp_path, 100_000, {'random_init': 30.0, 'mim_pixel': 35.0, 'm3i': 40.0})
     cpu = dict(python='3.11.7', cores=2, threads=2, cuda=None)
-    for name, day, threads in [('random', '2026-11-29', 2), ('mim_pixel', '2026-12-03', 1), ('m3i', '2026-12-01', 2)]:
+    for name, day, threads in [('random_init', '2026-11-29', 2), ('mim_pixel', '2026-12-03', 1), ('m3i', '2026-12-01', 2)]:
         p = tmp_path / 'runs' / f'{name}.json'
         p.write_text(json.dumps(dict(json.loads(p.read_text()), date=day, machine=dict(cpu, threads=threads), test_images=10_000)))
     quality_report(tmp_path, 'cmd')
@@ -135,13 +135,13 @@ def test_ablation_page_reading_is_the_file_its_report_script_appends():
 
 def test_quality_page_gives_the_command_that_reproduces_the_whole_folder(tmp_path):
     "A folder filled one run per call: its page names every run it holds, so the command on the page redraws all of it."
-    write_runs(tmp_path, 100_000, {'random': 30.0, 'mim_pixel': 35.0, 'm3i': 40.0})
+    write_runs(tmp_path, 100_000, {'random_init': 30.0, 'mim_pixel': 35.0, 'm3i': 40.0})
     for p in (tmp_path / 'runs').glob('*.json'): p.write_text(json.dumps(dict(json.loads(p.read_text()), seconds=1.0, date='2026-12-03', machine=dict(cores=2), test_images=10_000)))
     assert main(['bench', 'quality', '--images', '100000', '--runs', 'm3i', '--set', 'seed=0', '--out', str(tmp_path)]) == 0
     md = (tmp_path / 'quality.md').read_text()
-    assert f'Command: `m3i-ref bench quality --images 100000 --runs random,mim_pixel,m3i --set seed=0 --out {tmp_path}`' in md
+    assert f'Command: `m3i-ref bench quality --images 100000 --runs random_init,mim_pixel,m3i --set seed=0 --out {tmp_path}`' in md
     assert main(['bench', 'quality', '--images', '100000', '--runs=mim_pixel', '--out', str(tmp_path)]) == 0
-    assert '--runs=random,mim_pixel,m3i --out' in (tmp_path / 'quality.md').read_text()
+    assert '--runs=random_init,mim_pixel,m3i --out' in (tmp_path / 'quality.md').read_text()
 
 
 def test_quality_run_refuses_a_toy_result_from_another_shapes_design(tmp_path):
@@ -155,12 +155,12 @@ def test_quality_run_refuses_a_toy_result_from_another_shapes_design(tmp_path):
 
 
 def test_seed_page_leads_with_fine_tuning_next_to_training_from_scratch(tmp_path):
-    "When every trained run has the transfer columns they come first, each mean next to the from-scratch mean (the `random` row)."
+    "When every trained run has the transfer columns they come first, each mean next to the from-scratch mean (the `random_init` row)."
     from m3i_ref.bench import seed_report
-    runs = [{'random': 30.0 + d, 'raw_pixels': 41.0, 'mim_feature': 40.0 + d} for d in (0.0, 1.0, 2.0)]
+    runs = [{'random_init': 30.0 + d, 'raw_pixels': 41.0, 'mim_feature': 40.0 + d} for d in (0.0, 1.0, 2.0)]
     folders = [write_seed(tmp_path / f's{i}', i, k) for i, k in enumerate(runs)]
     for i, f in enumerate(folders):
-        for name, ft in (('random', 20.0 + i), ('mim_feature', 30.0 + i)):
+        for name, ft in (('random_init', 20.0 + i), ('mim_feature', 30.0 + i)):
             p = f / 'runs' / f'{name}.json'; r = json.loads(p.read_text()); r['finetune_top1@1%'] = ft; p.write_text(json.dumps(r))
     md = seed_report(folders, tmp_path / 'seeds.md')
     assert md.index('## fine-tune@1% top-1') < md.index('## kNN top-1') and '## fine-tune@10%' not in md

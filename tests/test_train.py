@@ -156,15 +156,17 @@ def test_short_toy_classification_beats_its_random_init_floor(tmp_path):
     assert f['chance'] < f['random_init'] < f['raw_pixels']
     assert s['knn_top1'] >= f['random_init'] + 10, (s['knn_top1'], f)
 
-def test_floors_are_the_untrained_encoder_and_are_cached(tmp_path):
+def test_floors_are_the_untrained_encoder_and_are_cached(tmp_path, monkeypatch):
     "random_init is the encoder `train` starts from (same architecture, same seed); a second call reads the cache."
     from m3i_ref.data import make_shapes, cache_dir
-    from m3i_ref.train import knn_floors, score_line, model_config
+    from m3i_ref.train import score_line, model_config
+    from m3i_ref.results import floors, floor_view
     from m3i_ref.evaluate import extract_features, knn_accuracy
+    monkeypatch.setenv('M3I_CACHE', str(tmp_path))
     cfg = make_config('classification', 'toy', dict(knn_k=20))
     tr, te = make_shapes(300, seed=0), make_shapes(120, seed=10_000)
     mean, std = tr.mean_std()
-    f = knn_floors(cfg, tr, te, mean, std)
+    f = floor_view(floors(cfg, tr, te, mean, std))
     majority = tr.labels.bincount().argmax()
     assert f['chance'] == pytest.approx(100 * (te.labels == majority).float().mean().item(), abs=0.01)
     torch.manual_seed(cfg.seed)
@@ -172,9 +174,15 @@ def test_floors_are_the_untrained_encoder_and_are_cached(tmp_path):
     a, b = extract_features(enc, tr, mean, std); c, d = extract_features(enc, te, mean, std)
     assert f['random_init'] == pytest.approx(knn_accuracy(a, b, c, d, 6, 20, cfg.knn_t), abs=0.01)
     cached = list((cache_dir() / 'floors').glob('*.json'))
-    poisoned = dict(f, raw_pixels=-1.0)
-    for p in cached: p.write_text(json.dumps(poisoned))
-    assert knn_floors(cfg, tr, te, mean, std)['raw_pixels'] == -1.0       # read back, not recomputed
-    assert knn_floors(cfg, tr, make_shapes(120, seed=7), mean, std)['raw_pixels'] >= 0   # other data: another key
+    assert len(cached) == 1
+    poisoned = json.loads(cached[0].read_text()); poisoned['raw_pixels']['knn_top1'] = -1.0
+    cached[0].write_text(json.dumps(poisoned))
+    assert floor_view(floors(cfg, tr, te, mean, std))['raw_pixels'] == -1.0       # read back, not recomputed
+    assert floor_view(floors(cfg, tr, make_shapes(120, seed=7), mean, std))['raw_pixels'] >= 0   # other data: another key
+    cached[0].write_text('{not json')
+    assert floor_view(floors(cfg, tr, te, mean, std))['raw_pixels'] >= 0          # a damaged cache is recomputed
     assert score_line(dict(knn_top1=78.44, floors=dict(raw_pixels=41.0, random_init=22.34, chance=16.7))) == \
         'kNN 78.4 (raw pixels 41.0, random init 22.3, chance 16.7)'
+    assert score_line(dict(knn_top1=78.44, floors=dict(raw_pixels=41.0, random_init=22.34, chance=16.7), linear_top1=80.0,
+                           linear_floors=dict(raw_pixels=50.0, random_init=45.0, chance=16.7))) == \
+        'kNN 78.4 (raw pixels 41.0, random init 22.3, chance 16.7), linear probe 80.0 (raw pixels 50.0, random init 45.0, chance 16.7)'

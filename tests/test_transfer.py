@@ -74,7 +74,8 @@ def test_finetuning_applies_the_decay_at_every_step_and_leaves_the_encoder_alone
 
 def test_from_scratch_floor_uses_the_runs_recipe_subset_and_initial_weights(monkeypatch, tmp_path):
     "Every fine-tuning call of one evaluation (the run's and the floor's) gets the same recipe and subset; the floor starts from the run's initial weights."
-    from m3i_ref.train import make_config, evaluate_encoder, initial_encoder, transfer_floors
+    from m3i_ref.train import make_config, evaluate_encoder, initial_encoder
+    from m3i_ref.results import floors
     monkeypatch.setenv('M3I_CACHE', str(tmp_path))
     calls = []
     def record(encoder, train, test, mean, std, recipe, indices, device, seed):
@@ -94,9 +95,9 @@ def test_from_scratch_floor_uses_the_runs_recipe_subset_and_initial_weights(monk
     assert not all(torch.equal(calls[0]['weights'][k], v) for k, v in start.items())
     assert t['finetune_top1'] == 51.0 and t['floors']['random_init']['finetune_top1'] == 52.0 and t['floors']['subset'] == t['subset']
     assert t['recipe']['steps'] == 3
-    other = transfer_floors(cfg, train, test, mean, std, 0.2, replace(TINY, steps=4))           # another recipe: not the cached floor
+    other = floors(cfg, train, test, mean, std, ('knn_top1', 'linear_top1', 'finetune_top1'), 0.2, replace(TINY, steps=4))           # another recipe: not the cached floor
     assert len(calls) == 3 and calls[2]['recipe'].steps == 4 and other['random_init']['finetune_top1'] == 53.0
-    assert transfer_floors(cfg, train, test, mean, std, 0.2, TINY)['random_init']['finetune_top1'] == 52.0 and len(calls) == 3   # cached
+    assert floors(cfg, train, test, mean, std, ('knn_top1', 'linear_top1', 'finetune_top1'), 0.2, TINY)['random_init']['finetune_top1'] == 52.0 and len(calls) == 3   # cached
 
 
 def test_parse_labels_and_recipes():
@@ -127,14 +128,14 @@ def test_eval_command_prints_finetuning_next_to_from_scratch(tmp_path, capsys):
 def test_bench_quality_adds_transfer_columns_to_finished_runs_and_leads_with_them(tmp_path, capsys):
     out = tmp_path / 'bench'
     common = ['bench', 'quality', '--preset', 'toy', '--images', '256', '--out', str(out), '--set', 'train_size=128', '--set', 'test_size=64']
-    assert main([*common, '--runs', 'random,raw_pixels,chance,mim_pixel']) == 0
+    assert main([*common, '--runs', 'random_init,raw_pixels,chance,mim_pixel']) == 0
     first = json.loads((out / 'runs' / 'mim_pixel.json').read_text())
     assert 'transfer' not in first
-    assert main([*common, '--runs', 'random,raw_pixels,chance,mim_pixel', '--labels', '0.25', '--finetune', '--finetune-steps', '2']) == 0
-    runs = {n: json.loads((out / 'runs' / f'{n}.json').read_text()) for n in ('random', 'raw_pixels', 'chance', 'mim_pixel')}
+    assert main([*common, '--runs', 'random_init,raw_pixels,chance,mim_pixel', '--labels', '0.25', '--finetune', '--finetune-steps', '2']) == 0
+    runs = {n: json.loads((out / 'runs' / f'{n}.json').read_text()) for n in ('random_init', 'raw_pixels', 'chance', 'mim_pixel')}
     assert runs['mim_pixel']['knn_top1'] == first['knn_top1']                 # read back, not retrained
-    assert runs['mim_pixel']['transfer']['25%']['subset'] == runs['random']['transfer']['25%']['subset']
-    scratch = runs['random']['finetune_top1@25%']
+    assert runs['mim_pixel']['transfer']['25%']['subset'] == runs['random_init']['transfer']['25%']['subset']
+    scratch = runs['random_init']['finetune_top1@25%']
     assert scratch == runs['mim_pixel']['transfer']['25%']['floors']['random_init']['finetune_top1']
     assert runs['raw_pixels']['finetune_top1@25%'] is None and runs['raw_pixels']['knn_top1@25%'] is not None
     md = (out / 'quality.md').read_text()

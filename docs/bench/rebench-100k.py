@@ -6,7 +6,7 @@
   default settings; their JSON is copied with `rerun_in` naming the ablation folder.
 - The rest are left for `m3i-ref bench quality --data-root ../shared/data --images 100000 --out docs/bench/100k-new`,
   which runs only what is missing (resumable) and rewrites the page.
-Usage: .venv/bin/python docs/bench/rebench-100k.py  (then the bench command above, or `--runs random` to only redraw the page)."""
+Usage: .venv/bin/python docs/bench/rebench-100k.py  (then the bench command above, or `--runs random_init` to only redraw the page)."""
 import json, pathlib, sys
 bench = pathlib.Path(__file__).resolve().parent
 old, new, abl = bench / '100k' / 'runs', bench / '100k-new' / 'runs', bench / 'ablations' / 'cifar'

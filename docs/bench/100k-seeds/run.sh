@@ -28,5 +28,5 @@ export -f job; export DATA BIN THREADS
 mkdir -p docs/bench/100k-seeds/logs
 printf '%s\n' "m3i 1" "m3i 2" "classification 1" "classification 2" "mim_pixel 0" "mim_pixel 1" "mim_pixel 2" \
   "mim_feature 1" "mim_feature 2" "sim_global 0" "m3i_nomix 0" "m3i_nomix 1" "m3i_nomix 2" "sim_feature 1" "sim_feature 2" "sim_pixel 1" "sim_pixel 2" \
-  "random,raw_pixels,chance 1" "random,raw_pixels,chance 2" \
+  "random_init,raw_pixels,chance 1" "random_init,raw_pixels,chance 2" \
   | xargs -P "$JOBS" -L 1 bash -c 'job $0 $1'

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../../.."
 DATA=${M3I_DATA:-../shared/data}
 BIN=${M3I_BIN:-.venv/bin/m3i-ref}
 mkdir -p docs/bench/200k-seeds/logs
-for job in "mim_feature 1" "mim_pixel 1" "random,raw_pixels,chance 1" "mim_feature 2" "mim_pixel 2" "random,raw_pixels,chance 2"; do
+for job in "mim_feature 1" "mim_pixel 1" "random_init,raw_pixels,chance 1" "mim_feature 2" "mim_pixel 2" "random_init,raw_pixels,chance 2"; do
   set -- $job
   "$BIN" bench quality --data-root "$DATA" --images 200000 --runs "$1" --set seed="$2" --out "docs/bench/200k-seeds/seed$2" \
     > "docs/bench/200k-seeds/logs/${1%%,*}-seed$2.log" 2>&1 && echo "done $job $(date +%T)" || echo "FAILED $job"

@@ -10,9 +10,9 @@ cd "$(dirname "$0")/../../.."
 DATA=${M3I_DATA:-../shared/data}
 BIN=${M3I_BIN:-.venv/bin/m3i-ref}
 mkdir -p docs/bench/200k/logs
-for runs in random,raw_pixels,chance mim_pixel mim_feature; do
+for runs in random_init,raw_pixels,chance mim_pixel mim_feature; do
   "$BIN" bench quality --data-root "$DATA" --images 200000 --runs "$runs" --out docs/bench/200k > "docs/bench/200k/logs/${runs%%,*}.log" 2>&1
   echo "done $runs"
 done
-"$BIN" bench quality --data-root "$DATA" --images 200000 --runs random,raw_pixels,chance,mim_pixel,mim_feature --out docs/bench/200k > /dev/null
+"$BIN" bench quality --data-root "$DATA" --images 200000 --runs random_init,raw_pixels,chance,mim_pixel,mim_feature --out docs/bench/200k > /dev/null
 "$BIN" bench budgets docs/bench/100k-new docs/bench/200k --out docs/bench/200k

@@ -21,7 +21,7 @@ out, lines = {}, ['# Ablations: what moves the self-distillation and instance-di
 for scale in ('toy', 'cifar'):
     d = root / scale
     if not d.is_dir(): continue
-    floors = {k: read(BASE[scale] / f'{k}.json')['knn_top1'] for k in ('random', 'raw_pixels', 'chance') if (BASE[scale] / f'{k}.json').exists()}
+    floors = {k: read(BASE[scale] / f'{k}.json')['knn_top1'] for k in ('random_init', 'raw_pixels', 'chance') if (BASE[scale] / f'{k}.json').exists()}
     lines += [f'## {TITLE[scale]}', '', 'Floors (kNN): ' + ', '.join(f'{k.replace("_", " ")} {v:.1f}' for k, v in floors.items()) + '.', '',
               '| row | variant | setting | kNN | kNN vs default | kNN vs random init | linear | linear vs default | s |', '|---|---|---|---|---|---|---|---|---|']
     rows = []
@@ -33,7 +33,7 @@ for scale in ('toy', 'cifar'):
             setting = ', '.join(f'{k}={r["config"].get(k)}' for k in KEYS if r['config'].get(k, DEFAULTS.get(k)) != base['config'].get(k, DEFAULTS.get(k))) or '(defaults)'
             rows.append(dict(row=r['run'], variant=v.name, setting=setting, knn=r['knn_top1'], linear=r['linear_top1'],
                              d_knn=r['knn_top1'] - base['knn_top1'], d_linear=r['linear_top1'] - base['linear_top1'],
-                             vs_random=r['knn_top1'] - floors.get('random', float('nan')), seconds=r['seconds'],
+                             vs_random=r['knn_top1'] - floors.get('random_init', float('nan')), seconds=r['seconds'],
                              default_knn=base['knn_top1'], default_linear=base['linear_top1']))
     rows.sort(key=lambda x: (x['row'], x['variant'] != 'baseline', x['variant']))
     for x in rows:

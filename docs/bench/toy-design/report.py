@@ -9,7 +9,7 @@ from m3i_ref.bench import read_runs
 
 here = pathlib.Path(__file__).parent
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here   # another folder: regenerate without overwriting (the test does)
-NAMES = {'raw_pixels': 'raw pixels', 'random': 'random init', 'instance_discrimination': 'inst. discr.', 'classification': 'classification',
+NAMES = {'raw_pixels': 'raw pixels', 'random_init': 'random init', 'instance_discrimination': 'inst. discr.', 'classification': 'classification',
          'dense_instance_discrimination': 'dense inst. discr.', 'sim_feature': 'SiameseIM feature', 'sim_pixel': 'SiameseIM pixel',
          'mim_feature': 'MIM feature', 'mim_pixel': 'MIM pixel', 'm3i': 'M3I', 'chance': 'chance'}
 SSL = ['instance_discrimination', 'dense_instance_discrimination', 'sim_feature', 'sim_pixel', 'mim_feature', 'mim_pixel']
@@ -30,22 +30,22 @@ lines += ['Commands: `bash docs/bench/toy-design/run.sh` (tables 1-3), `bash doc
           'Each nuisance switched to its wide setting on the calm design (the previous toy data), then all five (`wild`). '
           'Instance discrimination is the self-supervised row here: its augmentations (crops, flips, colour jitter) are what '
           'undoes position, scale and colour.', '']
-cols = [('raw_pixels', 'knn_top1'), ('random', 'knn_top1'), ('instance_discrimination', 'knn_top1'), ('classification', 'knn_top1'),
-        ('raw_pixels', 'linear_top1'), ('random', 'linear_top1'), ('instance_discrimination', 'linear_top1')]
+cols = [('raw_pixels', 'knn_top1'), ('random_init', 'knn_top1'), ('instance_discrimination', 'knn_top1'), ('classification', 'knn_top1'),
+        ('raw_pixels', 'linear_top1'), ('random_init', 'linear_top1'), ('instance_discrimination', 'linear_top1')]
 lines += header(['design', 'what it changes'] + [f"{NAMES[r]} {'kNN' if m == 'knn_top1' else 'linear'}" for r, m in cols]
                 + ['inst. discr. - raw pixels (kNN)', 'inst. discr. - random init (kNN)'])
 for d in designs:
     runs = read_runs(here / d); data[d] = {f'{r}.{m}': get(runs, r, m) for r in runs for m in ('knn_top1', 'linear_top1')}
     what = ('the previous toy data: pale tints, small size and position jitter, upright, no clutter' if d == 'calm' else
             'all five nuisances' if d == 'wild' else SHAPE_NUISANCES[d].split(' (calm')[0])
-    ssl, raw, rnd = (get(runs, r) for r in ('instance_discrimination', 'raw_pixels', 'random'))
+    ssl, raw, rnd = (get(runs, r) for r in ('instance_discrimination', 'raw_pixels', 'random_init'))
     lines.append(row([d, what] + [f1(get(runs, r, m)) for r, m in cols] + [f'{ssl - raw:+.1f}', f'{ssl - rnd:+.1f}']))
 
 # 2. more self-supervised rows on the design where instance discrimination gained most
 rot = read_runs(here / 'rotation')
 lines += ['', '## 2. More self-supervised rows on `rotation` (500 steps)', '']
 lines += header(['run', 'kNN', 'linear', 'kNN - raw pixels', 'linear - raw pixels'])
-for r in ['raw_pixels', 'random', *SSL]:
+for r in ['raw_pixels', 'random_init', *SSL]:
     if r in rot: lines.append(row([NAMES[r], f1(get(rot, r)), f1(get(rot, r, 'linear_top1')),
                                    '' if r == 'raw_pixels' else f"{get(rot, r) - get(rot, 'raw_pixels'):+.1f}",
                                    '' if r == 'raw_pixels' else f"{get(rot, r, 'linear_top1') - get(rot, 'raw_pixels', 'linear_top1'):+.1f}"]))
@@ -56,13 +56,13 @@ lines += ['', '## 3. Combinations (500 steps): can the label still be learned?',
 lines += header(['design', 'raw pixels kNN', 'random init kNN', 'classification kNN', 'raw pixels linear', 'classification linear'])
 for d in combos:
     runs = read_runs(here / 'combos' / d); data[d] = {f'{r}.{m}': get(runs, r, m) for r in runs for m in ('knn_top1', 'linear_top1')}
-    lines.append(row([d, f1(get(runs, 'raw_pixels')), f1(get(runs, 'random')), f1(get(runs, 'classification')),
+    lines.append(row([d, f1(get(runs, 'raw_pixels')), f1(get(runs, 'random_init')), f1(get(runs, 'classification')),
                       f1(get(runs, 'raw_pixels', 'linear_top1')), f1(get(runs, 'classification', 'linear_top1'))]))
 
 # 4. the preset's length on the default design
 steps = sorted(int(p.parent.name.split('-')[1]) for p in (here / 'preset').glob('steps-*/runs'))
 pre = {s: read_runs(here / 'preset' / f'steps-{s}') for s in steps}
-order = ['raw_pixels', 'random', 'classification', 'm3i', *SSL]
+order = ['raw_pixels', 'random_init', 'classification', 'm3i', *SSL]
 lines += ['', f'## 4. The default design (`{SHAPES_DEFAULT}`): how long the toy preset runs', '',
           'The same rows at 500, 1,000 and 2,000 steps of 64 images (32,000 to 128,000 images seen); the floors train nothing.', '']
 lines += header(['run'] + [f'kNN @{s}' for s in steps] + [f'linear @{s}' for s in steps] + [f'train+eval s @{s}' for s in steps])

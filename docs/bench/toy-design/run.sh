@@ -11,10 +11,10 @@ cd "$(dirname "$0")/../../.."
 M3I=${M3I:-.venv/bin/m3i-ref}
 B="bench quality --preset toy --images 32000"
 for d in calm position scale colour rotation clutter wild; do
-  $M3I $B --runs chance,raw_pixels,random,classification,instance_discrimination --out docs/bench/toy-design/$d --set shapes=$d --labels 0.1
+  $M3I $B --runs chance,raw_pixels,random_init,classification,instance_discrimination --out docs/bench/toy-design/$d --set shapes=$d --labels 0.1
 done
-$M3I $B --runs raw_pixels,random,dense_instance_discrimination,sim_feature,mim_feature,mim_pixel,sim_pixel --out docs/bench/toy-design/rotation --set shapes=rotation
+$M3I $B --runs raw_pixels,random_init,dense_instance_discrimination,sim_feature,mim_feature,mim_pixel,sim_pixel --out docs/bench/toy-design/rotation --set shapes=rotation
 for d in scale+colour scale+rotation colour+rotation position+scale+rotation position+scale+colour position+scale+rotation+clutter; do
-  $M3I $B --runs raw_pixels,random,classification --out docs/bench/toy-design/combos/$d --set shapes=$d
+  $M3I $B --runs raw_pixels,random_init,classification --out docs/bench/toy-design/combos/$d --set shapes=$d
 done
 .venv/bin/python docs/bench/toy-design/report.py

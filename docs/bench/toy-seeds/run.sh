@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 M3I=${M3I:-.venv/bin/m3i-ref}
-RUNS=chance,raw_pixels,random,classification,m3i,m3i_nomix,mim_feature,mim_pixel,sim_feature,sim_pixel
+RUNS=chance,raw_pixels,random_init,classification,m3i,m3i_nomix,mim_feature,mim_pixel,sim_feature,sim_pixel
 for s in 1 2; do
   $M3I bench quality --preset toy --runs $RUNS --out docs/bench/toy-seeds/seed$s --set seed=$s --labels 0.01,0.1 --finetune
 done

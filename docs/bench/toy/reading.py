@@ -14,9 +14,9 @@ runs = read_runs(here)
 SSL = [r for r in SSP_ROWS if r in runs]                 # the twelve self-supervised rows of the table
 name = lambda r: ROW[r].title
 v = lambda r, m='knn_top1': runs[r][m]
-raw, rnd = v('raw_pixels'), v('random')
+raw, rnd = v('raw_pixels'), v('random_init')
 raw_lin = v('raw_pixels', 'linear_top1')
-scratch = {f: v('random', f'finetune_top1@{f}') for f in ('1%', '10%')}
+scratch = {f: v('random_init', f'finetune_top1@{f}') for f in ('1%', '10%')}
 ft = {f: {r: v(r, f'finetune_top1@{f}') - scratch[f] for r in SSL} for f in scratch}
 c = dict(
     n_ssl=len(SSL), raw=raw, random=rnd, raw_linear=raw_lin, scratch=scratch,

@@ -4,6 +4,6 @@
 # the columns it lacks are computed (from its checkpoint in ckpt/, git-ignored). Run alone on the machine.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-RUNS=${RUNS:-chance,raw_pixels,random,mim_pixel}
+RUNS=${RUNS:-chance,raw_pixels,random_init,mim_pixel}
 .venv/bin/m3i-ref bench quality --data-root "${DATA_ROOT:-../shared/data}" --images 100000 --runs "$RUNS" \
   --out docs/bench/transfer-100k --labels 0.01,0.1 --finetune
