@@ -211,17 +211,17 @@ def add_bench_parser(sub):
     q.add_argument('--data-root'); q.add_argument('--preset', default='cifar-cpu')
     q.add_argument('--images', type=int, help="images seen per run (default: the preset's own length, e.g. toy 64,000; else 100,000)")
     q.add_argument('--runs', help='comma-separated subset (default: floors + all 16)')
-    q.add_argument('--out', help='result folder (default: docs/bench/<images/1000>k, one folder per budget)')
+    q.add_argument('--out', help='result folder (default: docs/results/<images/1000>k, one folder per budget)')
     q.add_argument('--set', action='append', metavar='KEY=VALUE'); _add_download_option(q)
     _add_transfer_options(q)
     q.set_defaults(func=cmd_bench_quality)
     s = bs.add_parser('speed', help='training-step throughput of every run and plain-PyTorch equivalents')
     s.add_argument('--preset', default='cifar-cpu'); s.add_argument('--batch-size', type=int, default=64)
     s.add_argument('--steps', type=int, default=5); s.add_argument('--device'); s.add_argument('--bf16', action='store_true')
-    s.add_argument('--compile', action='store_true'); s.add_argument('--methods'); s.add_argument('--out', default='docs/bench')
+    s.add_argument('--compile', action='store_true'); s.add_argument('--methods'); s.add_argument('--out', default='docs/results')
     s.set_defaults(func=cmd_bench_speed)
     g = bs.add_parser('budgets', help='the results of several `bench quality` folders (one budget each) side by side')
-    g.add_argument('folders', nargs='+', help='folders written by `bench quality --out`'); g.add_argument('--out', default='docs/bench')
+    g.add_argument('folders', nargs='+', help='folders written by `bench quality --out`'); g.add_argument('--out', default='docs/results')
     g.set_defaults(func=cmd_bench_budgets)
     d = bs.add_parser('seeds', help='the same runs at several seeds side by side: mean, spread, and which orderings the spread resolves')
     d.add_argument('folders', nargs='+', help='folders written by `bench quality --out ... --set seed=N`, one per seed')
@@ -231,7 +231,7 @@ def add_bench_parser(sub):
     pb.add_argument('--preset', default='toy'); pb.add_argument('--images', type=int); pb.add_argument('--seeds', type=int, nargs='+', default=[0])
     pb.add_argument('--pipelines', help='comma-separated subset of the named pipelines'); pb.add_argument('--finetune-epochs', type=int)
     pb.add_argument('--data-root'); pb.add_argument('--set', action='append', metavar='KEY=VALUE')
-    pb.add_argument('--out', default='docs/bench/pipelines')
+    pb.add_argument('--out', default='docs/results/shapes/pipelines')
     pb.set_defaults(func=cmd_bench_pipelines)
 
 def _command(args, argv=None): return 'm3i-ref ' + ' '.join(args.argv if argv is None else argv)
@@ -258,7 +258,7 @@ def cmd_bench_quality(args):
         if r not in FLOORS: make_config(r, args.preset, overrides)
     labels, recipe = _transfer_args(args, preset=args.preset)
     images = args.images or preset_images(args.preset) or 100_000
-    out = args.out or ('docs/bench/toy' if args.preset == 'toy' and not args.images else f'docs/bench/{images // 1000}k')
+    out = args.out or ('docs/results/shapes/64k/seed0' if args.preset == 'toy' and not args.images else f'docs/results/{images // 1000}k')
     read_runs(out)                                                     # a damaged or stray result fails now, naming its file
     for r in runs:
         res = quality_run(r, out, args.preset, images, overrides, labels=labels, recipe=recipe)

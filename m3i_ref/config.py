@@ -85,7 +85,7 @@ PRESETS = {
                           mix_ratio=118 / 196),
 }
 PRESET_NOTES = {   # where each preset's training settings come from (printed by `m3i-ref presets` and `methods --defaults`)
-    'toy': 'ours, chosen by measurement on the toy shapes (docs/bench/toy/ablation.md, docs/bench/toy-design/preset.md): patch 8, '
+    'toy': 'ours, chosen by measurement on the toy shapes (docs/results/shapes/64k/seed0/ablation.md, docs/results/shapes/design/design.md, table 4): patch 8, '
            'min_lr = peak/2, warm-up 2%, crops >= 0.5 of the image; on the old calm data the old preset (patch 4, 150 steps, '
            'cosine to 0, crops >= 0.25) scored classification 74.9 / M3I 59.8 kNN where 500 steps of this one scored 94.5 / 89.3; '
            'on the scale+rotation design 1,000 steps instead of 500 took classification from 80.7 to 90.1 kNN',
@@ -94,12 +94,12 @@ PRESET_NOTES = {   # where each preset's training settings come from (printed by
     'imagenet-vitb': 'SiameseIM code (ViT-B/16, 1600 epochs, batch 4096, warm-up 40 epochs, crops >= 0.08, 118 of 196 patches)'}
 TRAIN_NOTES = {   # training settings every row shares, with their source and the measurement behind the default
     'ema_base': "0.995, SiameseIM code. 'auto' = ema_base_for(total steps) (ours: keep at most e^-5 of the random teacher; "
-                "0.987 at 781 steps). Measured (docs/bench/ablations.md): on the toy data 'auto' scored lower on 7 of 8 EMA rows "
+                "0.987 at 781 steps). Measured (docs/results/ablations/ablations.md): on the toy data 'auto' scored lower on 7 of 8 EMA rows "
                 "(-0.7 to -3.7 kNN; dense distillation +0.7); on CIFAR at 100,000 images 0.99 was within noise of 0.995 for MIM feature. Default kept.",
     'ema_final': '1.0, SiameseIM code, BYOL, MoCo v3 (the teacher freezes at the end of the cosine)',
     'crop_min': '0.25 (ours, cifar presets), 0.5 (toy, measured), 0.08 (imagenet-vitb, SiameseIM). On the toy data crops down to 0.08 '
-                'cost instance discrimination 5 kNN points (docs/bench/ablations.md)',
-    'shapes': "scale+rotation (ours, measured: docs/bench/toy-design/design.md). On the calm design (the old toy data) raw pixels "
+                'cost instance discrimination 5 kNN points (docs/results/ablations/ablations.md)',
+    'shapes': "scale+rotation (ours, measured: docs/results/shapes/design/design.md). On the calm design (the old toy data) raw pixels "
               "scored 76.2 kNN and every self-supervised row was 26+ points below; scale+rotation is the combination with the lowest "
               "raw-pixel floor (41.5) whose class is still learned (classification 90.1 at 1,000 steps); all five nuisances ('wild') "
               "left classification at 58.5"}

@@ -86,7 +86,7 @@ SHAPE_NUISANCES = {   # each nuisance at its wide setting; 'calm' (none of them)
     'rotation': 'the object and its fill turned by up to 30 degrees either way (calm: upright)',
     'clutter': 'four small fragments (bars and dots) of random colour scattered under the object (calm: none)'}
 SHAPE_DESIGNS = {'calm': (), 'wild': tuple(SHAPE_NUISANCES)}
-SHAPES_DEFAULT = 'scale+rotation'   # the toy's design, chosen by measurement (docs/bench/toy-design/design.md)
+SHAPES_DEFAULT = 'scale+rotation'   # the toy's design, chosen by measurement (docs/results/shapes/design/design.md)
 
 def shape_nuisances(design):
     "The nuisances of a design: a name in `SHAPE_DESIGNS`, or nuisance names joined by '+' ('position+colour'); bad names are refused."

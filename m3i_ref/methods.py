@@ -64,13 +64,13 @@ TEACHER_LAYERS = {'target_layers': Default(1, "SiameseIM code (the teacher's las
                   'target_norm': Default('layer', "SiameseIM code (per token; data2vec: 'instance', per channel over tokens)")}
 DENSE_FEATURE = {'neg_weight': Default(0.02, 'SiameseIM code (UniGrad; 0 = plain MSE)'), 'loss_on': Default('all', 'SiameseIM code'),
                  **TEACHER_LAYERS}
-# measured (docs/bench/ablations.md): per-channel target normalisation lifts MIM feature, SiameseIM feature and dense distillation at both scales
-INSTANCE_NORM = {'target_norm': Default('instance', 'data2vec; ours to use it here: measured in docs/bench/ablations.md (kNN: toy +6 / +27 / +15, '
+# measured (docs/results/ablations/ablations.md): per-channel target normalisation lifts MIM feature, SiameseIM feature and dense distillation at both scales
+INSTANCE_NORM = {'target_norm': Default('instance', 'data2vec; ours to use it here: measured in docs/results/ablations/ablations.md (kNN: toy +6 / +27 / +15, '
                                                     'CIFAR-10 at 100k images +5.5 / +3.7 / +3.5 for MIM feature / SiameseIM feature / '
                                                     'dense distillation; SiameseIM: layer)')}
 NCE = {'tau': Default(0.2, 'MoCo v3')}
 HEAD = {'head_norm': Default('batch', "BYOL, MoCo v3 (BatchNorm in every hidden layer, global-batch statistics); measured in "
-                                     "docs/bench/ablations.md: CIFAR-10 at 100k images +4.0 / +4.9 / +2.4 kNN for instance discrimination / "
+                                     "docs/results/ablations/ablations.md: CIFAR-10 at 100k images +4.0 / +4.9 / +2.4 kNN for instance discrimination / "
                                      "MIM global / global distillation, toy +0.4 to +8 kNN on all four global rows; 'layer' before")}
 
 ROWS = [

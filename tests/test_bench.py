@@ -126,11 +126,11 @@ def test_quality_page_gives_the_days_and_the_threads_its_runs_had(tmp_path):
 
 
 def test_ablation_page_reading_is_the_file_its_report_script_appends():
-    "docs/bench/ablations.md is generated (report.py + ablations/reading.md): prose edited on the page itself would be lost on the next redraw."
+    "docs/results/ablations/ablations.md is generated (report.py + ablations/reading.md): prose edited on the page itself would be lost on the next redraw."
     from pathlib import Path
-    bench = Path(__file__).resolve().parents[1] / 'docs' / 'bench'
-    reading = (bench / 'ablations' / 'reading.md').read_text().rstrip() + '\n'
-    assert reading.startswith('## Reading') and (bench / 'ablations.md').read_text().endswith('\n' + reading)
+    ablations = Path(__file__).resolve().parents[1] / 'docs' / 'results' / 'ablations'
+    reading = (ablations / 'reading.md').read_text().rstrip() + '\n'
+    assert reading.startswith('## Reading') and (ablations / 'ablations.md').read_text().endswith('\n' + reading)
 
 
 def test_quality_page_gives_the_command_that_reproduces_the_whole_folder(tmp_path):

@@ -11,13 +11,13 @@ def test_readme_main_job_line_is_the_toy_benchmarks_m3i_run():
     "The README's `m3i: kNN ...` example is the toy page's M3I run and floors (the main job is that same run)."
     line = re.search(r'^m3i: kNN ([\d.]+) \(raw pixels ([\d.]+), random init ([\d.]+), chance ([\d.]+)\)$', (ROOT / 'README.md').read_text(), re.M)
     assert line, 'the README lost its example score line'
-    runs = read_runs(ROOT / 'docs/bench/toy')
+    runs = read_runs(ROOT / 'docs/results/shapes/64k/seed0')
     want = [runs[r]['knn_top1'] for r in ('m3i', 'raw_pixels', 'random_init', 'chance')]
     assert [float(x) for x in line.groups()] == [round(w, 1) for w in want]
 
-@pytest.mark.parametrize('script,files', [('docs/bench/toy/reading.py', ['reading.md', 'reading.json']),
-                                          ('docs/bench/toy-design/report.py', ['design.md', 'design.json']),
-                                          ('docs/bench/pipelines/reading.py', ['reading.md'])])
+@pytest.mark.parametrize('script,files', [('docs/results/shapes/64k/seed0/reading.py', ['reading.md', 'reading.json']),
+                                          ('docs/results/shapes/design/report.py', ['design.md', 'design.json']),
+                                          ('docs/results/shapes/pipelines/reading.py', ['reading.md'])])
 def test_generated_readings_match_their_run_files(script, files, tmp_path):
     subprocess.run([sys.executable, str(ROOT / script), str(tmp_path)], check=True, cwd=ROOT)
     for f in files:

@@ -8,7 +8,7 @@ from m3i_ref.bench import quality_report, seed_report, budget_report
 from m3i_ref.pipelines import pipeline_report
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / 'docs' / 'bench'
+BENCH = ROOT / 'docs' / 'results'
 
 def command_of(page):
     m = re.search(r'^Command: `(.*)`', page.read_text(), re.M)

@@ -20,7 +20,7 @@ def test_every_notebook_is_a_page_in_lesson_order_with_the_readme_as_home(site):
     assert lessons == sorted(p.stem + '.html' for p in (ROOT / 'nbs').glob('*.ipynb'))
     assert names[0] == 'index.html' and 'm3i-ref' in (out / 'index.html').read_text()
     for n in names: assert (out / n).exists(), n
-    assert 'docs/bench/pipelines/pipelines.html' in names and (out / 'docs/bench/pipelines/pipelines.png').exists()
+    assert 'docs/results/shapes/pipelines/pipelines.html' in names and (out / 'docs/results/shapes/pipelines/pipelines.png').exists()
     page = (out / '07_methods.html').read_text()
     assert page.count('<nav class="site">') == 1 and all(f'href="{l}"' in page for l in lessons)   # the sidebar lists every lesson
 
@@ -47,4 +47,4 @@ def test_notebooks_are_processed_like_nbdev_docs(site):
 def test_links_between_pages_point_into_the_site(site):
     out, _ = site
     index = (out / 'index.html').read_text()
-    assert 'href="docs/bench/pipelines/pipelines.html"' in index and '.md"' not in re.sub(r'<code>.*?</code>', '', index, flags=re.S)
+    assert 'href="docs/results/shapes/pipelines/pipelines.html"' in index and '.md"' not in re.sub(r'<code>.*?</code>', '', index, flags=re.S)

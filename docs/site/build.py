@@ -16,10 +16,10 @@ from nbconvert import HTMLExporter
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = Path(__file__).with_name('lesson.html.j2')
 WIDGET = 'application/vnd.jupyter.widget-view+json'
-DOCS = ['docs/method.md', 'docs/teaching.md', 'docs/reliability.md', 'docs/bench/README.md', 'docs/bench/100k-new/quality.md',
-        'docs/bench/toy/quality.md', 'docs/bench/toy/reading.md', 'docs/bench/toy-design/design.md', 'docs/bench/ablations.md', 'docs/bench/pipelines/pipelines.md', 'docs/bench/pipelines/reading.md',
-        'docs/bench/pipelines-cifar/pipelines.md', 'docs/bench/toy-seeds/seeds.md', 'docs/bench/100k-seeds/seeds.md',
-        'docs/bench/200k/quality.md', 'docs/bench/200k-seeds/seeds.md', 'docs/bench/speed-cifar-cpu-cpu.md']
+DOCS = ['docs/method.md', 'docs/teaching.md', 'docs/reliability.md', 'docs/results/README.md', 'docs/results/cifar10/100k/seed0/quality.md',
+        'docs/results/shapes/64k/seed0/quality.md', 'docs/results/shapes/64k/seed0/reading.md', 'docs/results/shapes/design/design.md', 'docs/results/ablations/ablations.md', 'docs/results/shapes/pipelines/pipelines.md', 'docs/results/shapes/pipelines/reading.md',
+        'docs/results/cifar10/pipelines/pipelines.md', 'docs/results/shapes/64k/seeds.md', 'docs/results/cifar10/100k/seeds.md',
+        'docs/results/cifar10/200k/seed0/quality.md', 'docs/results/cifar10/200k/seeds.md', 'docs/results/speed/cifar-cpu-cpu.md']
 
 def directives(source):
     return [l[3:].strip() for l in source.splitlines() if l.startswith('#|')]

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ['index.html', '00_mutual_information.html', '07_methods.html', '13a_pipelines.html', 'docs/bench/pipelines/pipelines.html']
+SHOTS = ['index.html', '00_mutual_information.html', '07_methods.html', '13a_pipelines.html', 'docs/results/shapes/pipelines/pipelines.html']
 
 class Text(HTMLParser):
     "Visible text outside code, pre, script, style and MathJax output; and the number of typeset formulas."

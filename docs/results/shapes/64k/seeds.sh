@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The toy runs the poster's orderings need, at seeds 1 and 2 (seed 0 is docs/results/shapes/64k/seed0), with the transfer protocol,
+# then the three-seed page. Usage: bash docs/results/shapes/64k/seeds.sh   (resumable; run alone on the machine)
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+M3I=${M3I:-.venv/bin/m3i-ref}
+RUNS=chance,raw_pixels,random_init,classification,m3i,m3i_nomix,mim_feature,mim_pixel,sim_feature,sim_pixel
+for s in 1 2; do
+  $M3I bench quality --preset toy --runs $RUNS --out docs/results/shapes/64k/seed$s --set seed=$s --labels 0.01,0.1 --finetune
+done
+$M3I bench seeds docs/results/shapes/64k/seed0 docs/results/shapes/64k/seed1 docs/results/shapes/64k/seed2 --out docs/results/shapes/64k/seeds.md
