@@ -6,11 +6,12 @@
 __all__ = ['QUALITY_RUNS', 'DATA_NAMES', 'TRANSFER_METRICS', 'POSTER_IN1K', 'SSP_ROWS', 'SSP_PAIRS', 'M3I_PAIRS', 'SEED_METRICS',
            'PLAIN_BASELINES', 'machine', 'preset_images', 'read_result', 'read_runs', 'result_config', 'add_transfer',
            'quality_run', 'poster_rank_correlation', 'orderings', 'transfer_columns', 'transfer_table',
-           'quality_report', 'budget_report', 'seed_report', 'PlainMAE', 'PlainBYOL', 'PlainSupervised', 'speed_table',
-           'speed_report']
+           'quality_report', 'budget_report', 'seed_report', 'results_index', 'PlainMAE', 'PlainBYOL',
+           'PlainSupervised', 'speed_table', 'speed_report']
 
 # %% ../nbs/15_bench.ipynb #19cd82b8
-import contextlib, json, os, platform, time, datetime, resource, sys
+import contextlib, json, os, platform, re, time, datetime, resource, sys
+from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
 import torch
@@ -20,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .data import atomic_save, make_shapes, WordTokenizer, load_dataset
 from .methods import METHODS, Pretrainer, make_slots, ROW, ROW_OPTIONS, M3I_POSTER_TOP1, M3I_METHODS, FAMILIES
 from .train import make_config, train, load_data, model_config
-from .results import spearman, verdict_of, paired_stats, VERDICT_RULE, FLOORS, floors, date_span, machine_span
+from .results import spearman, verdict_of, paired_stats, VERDICT_RULE, FLOORS, FLOOR_NAMES, floors, date_span, machine_span, markdown_table
 from .evaluate import extract_features, knn_accuracy, linear_probe, transfer_scores, balanced_subset, label_key
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices, abs_pos_embed
@@ -384,6 +385,78 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
     atomic_save('\n'.join(lines) + '\n', out_path)
     _write_json(dict(folders=[d for d, _ in sets], seeds=list(seed_of.values()), metrics=list(metrics),
                      runs=out, orderings=verdicts, partial=partial), out_path.with_suffix('.json'))
+    return '\n'.join(lines)
+
+# %% ../nbs/15_bench.ipynb #dbc327bd
+def _md_title(page): return next((l[2:].strip() for l in page.read_text().splitlines() if l.startswith('# ')), page.stem)
+def _md_command(page):
+    m = re.search(r'^Commands?: (.*?)(?:\. |$)', page.read_text(), re.M)
+    return m.group(1).strip() if m else ''
+def _fmt_seeds(seeds): return ', '.join(str(s) for s in sorted(set(seeds))) or '-'
+def _verdict_count(vs):
+    c = Counter(v if isinstance(v, str) else v['verdict'] for v in vs)
+    return ', '.join(f'{c[k]} {k}' for k in ('holds', 'does not hold', 'unresolved') if c[k])
+
+def _quality_row(page, repo):
+    runs = read_runs(page.parent)
+    trained = {n: r for n, r in runs.items() if n not in FLOORS}
+    any_run = next(iter(runs.values()))
+    data = DATA_NAMES.get(any_run.get('dataset'), any_run.get('dataset'))
+    images = max(r['images_seen'] for r in runs.values())
+    head = []
+    if trained:
+        best = max(trained, key=lambda n: trained[n]['knn_top1'])
+        fl = ', '.join(f"{FLOOR_NAMES[f]} {runs[f]['knn_top1']:.1f}" for f in FLOORS if f in runs and f != 'chance')
+        head.append(f"best kNN {best} {trained[best]['knn_top1']:.1f}" + (f' ({fl})' if fl else ''))
+        ft = [c for c in transfer_columns(runs) if c.startswith('finetune')]
+        have = [n for n in trained if ft and trained[n].get(ft[-1]) is not None]
+        if have and runs.get('random_init', {}).get(ft[-1]) is not None:
+            c = ft[-1]; top = max(have, key=lambda n: trained[n][c])
+            head.append(f"best {_metric_name(c)} {top} {trained[top][c]:.1f} (from scratch {runs['random_init'][c]:.1f})")
+    question = f"{len(trained)} run{'s' if len(trained) != 1 else ''} at {images:,} images seen on {data}: which learns most, against the floors?"
+    return question, date_span(r['date'] for r in runs.values()), _fmt_seeds(r['config']['seed'] for r in runs.values() if 'config' in r), '; '.join(head)
+
+def _seeds_row(page, repo):
+    s = json.loads(page.with_suffix('.json').read_text())
+    dates = [r['date'] for d in s['folders'] for r in read_runs(repo / d).values()]
+    lead = [m for m in s['metrics'] if s['orderings'].get(m)]
+    head = '; '.join(f"{SEED_METRICS[m]}: {_verdict_count(s['orderings'][m])}" for m in lead[:1] + [m for m in lead[1:] if m == 'knn_top1'])
+    return (f"Which of the poster's orderings hold over {len(s['seeds'])} seeds, by paired per-seed differences?",
+            date_span(dates), _fmt_seeds(s['seeds']), head)
+
+def _budgets_row(page, repo):
+    b = json.loads(page.with_suffix('.json').read_text())
+    runs = [r for d in b['folders'] for r in read_runs(repo / d).values()]
+    dates, seeds = [r['date'] for r in runs], [r['config']['seed'] for r in runs if 'config' in r]
+    head = '; '.join(f"{int(k):,}: {v['above_floor']} of {v['runs']} runs >= random init + 3 kNN, {v['orderings_hold']} of {v['orderings']} orderings" for k, v in b['summary'].items())
+    return 'What changes with the budget?', date_span(dates), _fmt_seeds(seeds), head
+
+def _pipelines_row(page, repo):
+    p = json.loads(page.with_suffix('.json').read_text())
+    dates = [json.loads(f.read_text())['date'] for f in page.parent.glob('seed*/*/pipeline.json')]
+    return ('Do multi-stage pipelines keep what their earlier stages learned, against single-stage M3I at the same budget?',
+            date_span(dates) if dates else '-', _fmt_seeds(p['seeds']), 'claims: ' + _verdict_count(c[1] for c in p['claims']))
+
+def results_index(root='docs/results', out=None):
+    """The index of every page under `root` (markdown, one row per page): its question, command, dates, seeds and a
+    headline computed from its JSON (benchmark pages) or its title (readings and studies). Writes `out` when given."""
+    root = Path(root)
+    kinds = {'quality.md': _quality_row, 'seeds.md': _seeds_row, 'budgets.md': _budgets_row, 'pipelines.md': _pipelines_row}
+    pages = sorted(p for p in root.rglob('*.md') if p.name != 'index.md' and 'runs' not in p.parts)
+    rows = {}
+    for p in pages:
+        rel = p.relative_to(root).as_posix()
+        if p.name in kinds: question, dates, seeds, head = kinds[p.name](p, root.resolve().parents[1])   # page folders are named from the repository root
+        else: question, dates, seeds, head = _md_title(p), '-', '-', 'a reading or a study: see the page'
+        cmd = _md_command(p)
+        rows.setdefault(rel.split('/')[0] if '/' in rel else '.', []).append([f'[{rel}]({rel})', question, cmd if cmd.startswith('`') else (f'`{cmd}`' if cmd else '-'), dates.replace('Dates ', '').replace('Date ', ''), seeds, head])
+    lines = ['# Results: every page', '', f'Generated by `python docs/results/index.py` from the pages and their JSON ({len(pages)} pages). '
+             'Folders: `<dataset>/<budget>/seed<k>/` for benchmark runs, the seed page beside its seed folders; '
+             '`ablations/`, `shapes/design/` and `speed/` for studies. The reading of these results is in [README.md](README.md).', '',
+             VERDICT_RULE]
+    for folder, rs in rows.items():
+        lines += ['', f'## {folder}' if folder != '.' else '## Readings', '', *markdown_table(['page', 'question', 'command', 'dates', 'seeds', 'headline'], rs)]
+    if out: atomic_save('\n'.join(lines) + '\n', out)
     return '\n'.join(lines)
 
 # %% ../nbs/15_bench.ipynb #87b1a50f

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['T975', 'ONE_SEED_MARGIN', 'VERDICT_RULE', 'FLOORS', 'FLOOR_NAMES', 'FLOOR_METRICS', 'FLOORS_VERSION', 't_critical',
            'paired_stats', 'verdict_of', 'paired_verdict', 'average_ranks', 'spearman', 'initial_encoder', 'floors',
-           'date_span', 'machine_span', 'floor_view']
+           'date_span', 'machine_span', 'markdown_table', 'floor_view']
 
 # %% ../nbs/11b_results.ipynb #bd4b9bfa
 import math
@@ -160,6 +160,11 @@ def machine_span(machines):
     same = {k: machines[0].get(k) for k in keys if len({repr(m.get(k)) for m in machines}) == 1}
     vary = {k: sorted({str(m.get(k)) for m in machines}) for k in keys if k not in same}
     return f'{same}' + ''.join(f'; {k} varies by run: {" or ".join(v)}' for k, v in vary.items())
+
+def markdown_table(header, rows):
+    "A markdown table: `header` (column names) and `rows` (lists of cells, already formatted)."
+    esc = lambda c: str(c).replace('|', '\\|').replace('\n', ' ')
+    return ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)] + ['| ' + ' | '.join(esc(c) for c in r) + ' |' for r in rows]
 
 def floor_view(fl, metric='knn_top1'):
     "One metric of `floors`' result as `{floor: top-1}` (what a run's summary keeps under `floors` for kNN and `linear_floors`)."

@@ -62,3 +62,16 @@ def test_pipeline_page_is_what_its_stages_give(page, tmp_path):
     for seed in page.parent.glob('seed*'): shutil.copytree(seed, tmp_path / seed.name)
     pipeline_report(tmp_path, command_of(page))
     _same(tmp_path / 'pipelines.md', page); _same(tmp_path / 'pipelines.json', page.with_suffix('.json'))
+
+def test_the_index_lists_every_page_and_is_what_the_pages_give(tmp_path, monkeypatch):
+    "docs/results/index.md is generated from the pages and their JSON: regenerated, it equals the committed one, and it links every page."
+    monkeypatch.chdir(ROOT)
+    from m3i_ref.bench import results_index
+    made = tmp_path / 'index.md'
+    results_index(BENCH, made)
+    _same(made, BENCH / 'index.md')
+    text = made.read_text()
+    for page in BENCH.rglob('*.md'):
+        if page.name != 'index.md' and 'runs' not in page.parts:
+            rel = page.relative_to(BENCH).as_posix()
+            assert f'[{rel}]({rel})' in text, f'{rel} is not in the index'

@@ -19,7 +19,7 @@ WIDGET = 'application/vnd.jupyter.widget-view+json'
 DOCS = ['docs/method.md', 'docs/teaching.md', 'docs/reliability.md', 'docs/results/README.md', 'docs/results/cifar10/100k/seed0/quality.md',
         'docs/results/shapes/64k/seed0/quality.md', 'docs/results/shapes/64k/seed0/reading.md', 'docs/results/shapes/design/design.md', 'docs/results/ablations/ablations.md', 'docs/results/shapes/pipelines/pipelines.md', 'docs/results/shapes/pipelines/reading.md',
         'docs/results/cifar10/pipelines/pipelines.md', 'docs/results/shapes/64k/seeds.md', 'docs/results/cifar10/100k/seeds.md',
-        'docs/results/cifar10/200k/seed0/quality.md', 'docs/results/cifar10/200k/seeds.md', 'docs/results/speed/cifar-cpu-cpu.md']
+        'docs/results/cifar10/200k/seed0/quality.md', 'docs/results/cifar10/200k/seeds.md', 'docs/results/speed/speed-cifar-cpu-cpu.md']
 
 def directives(source):
     return [l[3:].strip() for l in source.splitlines() if l.startswith('#|')]
