@@ -43,3 +43,26 @@ def test_lesson_runs_in_fast_mode(name, monkeypatch):
         if cell.cell_type == 'code' and any(l.strip() in (f'#| {f}', f'#|{f}') for l in cell.source.splitlines()[:3] for f in SKIP):
             cell.source = ''
     NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': str(NBS[0].parent)}}).execute()
+
+READS_RESULTS = ['01_data', '15_bench']   # the notebooks whose committed outputs print numbers read from docs/results
+
+@pytest.mark.notebook
+@pytest.mark.parametrize('name', READS_RESULTS)
+def test_committed_outputs_that_read_the_results_are_current(name, monkeypatch):
+    """A cell that reads docs/results prints what the JSON says now: the notebook executed afresh (IN_TEST, so the rest is
+    small), the printed text of every such cell equals its committed output. A page regenerated without re-executing the
+    notebook fails here."""
+    import copy, nbformat
+    from nbclient import NotebookClient
+    monkeypatch.setenv('IN_TEST', '1')
+    committed = nbformat.read(NBS[0].parent / f'{name}.ipynb', as_version=4)
+    nb = copy.deepcopy(committed)
+    for cell in nb.cells:
+        if cell.cell_type == 'code' and any(l.strip() in (f'#| {f}', f'#|{f}') for l in cell.source.splitlines()[:3] for f in SKIP):
+            cell.source = ''
+    NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': str(NBS[0].parent)}}).execute()
+    text = lambda c: ''.join(o.get('text', '') for o in c.get('outputs', []) if o.get('output_type') == 'stream')
+    reading = [(a, b) for a, b in zip(committed.cells, nb.cells) if a.cell_type == 'code' and '../docs/results' in a.source]
+    assert reading, f'{name} has no cell that reads docs/results'
+    for a, b in reading:
+        assert text(a) and text(b) == text(a), f'{name}: a cell reading docs/results prints something else now; re-execute the notebook\n{a.source[:200]}'
