@@ -442,7 +442,7 @@ def results_index(root='docs/results', out=None):
     headline computed from its JSON (benchmark pages) or its title (readings and studies). Writes `out` when given."""
     root = Path(root)
     kinds = {'quality.md': _quality_row, 'seeds.md': _seeds_row, 'budgets.md': _budgets_row, 'pipelines.md': _pipelines_row}
-    pages = sorted(p for p in root.rglob('*.md') if p.name != 'index.md' and 'runs' not in p.parts)
+    pages = sorted(p for p in root.rglob('*.md') if p.name != 'index.md' and not p.name.endswith('.tmpl.md') and 'runs' not in p.parts)
     rows = {}
     for p in pages:
         rel = p.relative_to(root).as_posix()

@@ -1,6 +1,6 @@
 """Numbers in prose checked against the JSON they come from: the README's example line of the main job, and the
 generated readings of the toy pages, regenerated from their run files and compared byte for byte."""
-import re, subprocess, sys
+import json, re, subprocess, sys
 from pathlib import Path
 import pytest
 from m3i_ref.bench import read_runs
@@ -22,3 +22,26 @@ def test_generated_readings_match_their_run_files(script, files, tmp_path):
     subprocess.run([sys.executable, str(ROOT / script), str(tmp_path)], check=True, cwd=ROOT)
     for f in files:
         assert (tmp_path / f).read_text() == (ROOT / script).parent.joinpath(f).read_text(), f'{script}: {f} is stale; rerun the script'
+
+def _claims_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('claims', ROOT / 'docs/results/claims.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+def test_the_results_reading_is_rendered_from_the_json():
+    "docs/results/README.md is README.tmpl.md with every number read from the JSON: edited by hand or stale, it differs."
+    claims = _claims_module()
+    assert claims.render((ROOT / 'docs/results/README.tmpl.md').read_text()) == (ROOT / 'docs/results/README.md').read_text(), \
+        'docs/results/README.md is stale or was edited by hand: edit README.tmpl.md and run python docs/results/claims.py'
+    assert claims.REF.search((ROOT / 'docs/results/README.tmpl.md').read_text()), 'the reading quotes no number from the JSON'
+
+def test_every_claim_in_the_claims_table_is_what_its_json_says(monkeypatch):
+    "Each sentence of docs/results/claims.json, rendered from its JSON, appears in its file; a changed number is caught."
+    claims = _claims_module()
+    table = json.loads((ROOT / 'docs/results/claims.json').read_text())['claims']
+    assert len(table) >= 8 and {c['file'] for c in table} >= {'README.md', 'docs/teaching.md', 'nbs/13_m3i.ipynb'}
+    assert claims.check_claims() == []
+    real = claims.value
+    monkeypatch.setattr(claims, 'value', lambda ref, root=claims.HERE: real(ref, root) + 1.0 if 'seeds.json#runs.knn_top1.m3i.mean' in ref else real(ref, root))
+    assert {f for f, _ in claims.check_claims()} == {'nbs/13_m3i.ipynb'}      # the one claim that quotes that number
