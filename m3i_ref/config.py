@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from .methods import ModelConfig, canonical_method, ROW
 from .convnet import ENCODERS
-from .data import DATASETS, SHAPES_DEFAULT, shape_nuisances
+from .data import DATASETS, CIFAR_DATASETS, SHAPES_DEFAULT, shape_nuisances
 from .distributed import world_size
 
 # %% ../nbs/11a_config.ipynb #37d7ff42
@@ -206,7 +206,7 @@ def validate(cfg):
     if cfg.encoder not in ENCODERS: raise ValueError(f'encoder={cfg.encoder!r}; choose one of {list(ENCODERS)}')
     if cfg.precision not in ('auto', 'bf16', 'fp32'): raise ValueError(f"precision={cfg.precision!r}; choose 'auto', 'bf16' or 'fp32'")
     if cfg.dataset not in DATASETS: raise ValueError(f"dataset={cfg.dataset!r}; choose one of {list(DATASETS)}")
-    if cfg.download and cfg.dataset not in ('cifar10', 'cifar100'):
+    if cfg.download and cfg.dataset not in CIFAR_DATASETS:
         raise ValueError(f"download=true fetches CIFAR-10/100; dataset={cfg.dataset!r} is not downloaded (shapes are made on the fly, a folder is your own)")
     if cfg.tensorboard:
         import importlib.util

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['CAPTION_TEMPLATES', 'SHAPE_KINDS', 'SHAPE_FILLS', 'SHAPE_COLOURS', 'SHAPE_POSITIONS', 'SHAPE_HUES', 'SHAPE_NUISANCES',
-           'SHAPE_DESIGNS', 'SHAPES_DEFAULT', 'IMAGE_SUFFIXES', 'DATASETS', 'SHAPES_SPLIT_SEEDS', 'template_caption',
-           'template_captions', 'ImageData', 'shape_nuisances', 'make_shapes', 'WordTokenizer', 'data_root',
-           'cache_dir', 'atomic_save', 'read_image', 'save_cache', 'folder_files', 'folder_fingerprint',
+           'SHAPE_DESIGNS', 'SHAPES_DEFAULT', 'IMAGE_SUFFIXES', 'DATASETS', 'CIFAR_DATASETS', 'SHAPES_SPLIT_SEEDS',
+           'template_caption', 'template_captions', 'ImageData', 'shape_nuisances', 'make_shapes', 'WordTokenizer',
+           'data_root', 'cache_dir', 'atomic_save', 'read_image', 'save_cache', 'folder_files', 'folder_fingerprint',
            'decode_folder', 'download_cifar', 'load_cifar', 'FolderDataset', 'load_dataset']
 
 # %% ../nbs/01_data.ipynb #85a19a6d
@@ -409,7 +409,8 @@ class FolderDataset(torch.utils.data.Dataset):
         return torchvision.transforms.functional.center_crop(img, self.size), self.samples[i][1], i
 
 # %% ../nbs/01_data.ipynb #4265f07f
-DATASETS = ('shapes', 'cifar10', 'cifar100', 'folder')
+DATASETS = {'shapes': 'Toy shapes (embedded)', 'cifar10': 'CIFAR-10 (JPEG copy)', 'cifar100': 'CIFAR-100', 'folder': 'ImageFolder'}   # name: what pages call it
+CIFAR_DATASETS = tuple(_CIFAR)          # the ones torchvision can download
 
 SHAPES_SPLIT_SEEDS = {'train': 0, 'test': 10_000, 'heldout': 20_000}   # added to the run's seed: three draws that share no image
 

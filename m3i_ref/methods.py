@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['MASK', 'PIXELS', 'TEACHER_LAYERS', 'DENSE_FEATURE', 'INSTANCE_NORM', 'NCE', 'HEAD', 'ROWS', 'ROW', 'FAMILIES',
            'ROW_OPTIONS', 'M3I_METHODS', 'M3I_MIX', 'M3I_POSTER_TOP1', 'SEMANTIC_TARGETS', 'ALIASES', 'METHODS',
-           'FLOOR_METHOD', 'TABLE_COLUMNS', 'Default', 'Row', 'TargetUse', 'Recipe', 'm3i_recipe', 'canonical_method',
-           'register_row', 'ModelConfig', 'Slot', 'make_slots', 'likelihood_name', 'RowHead', 'Pretrainer',
-           'methods_table', 'defaults_table']
+           'SUPERVISED_BASELINE', 'FLOOR_METHOD', 'MASKING_PAIRS', 'FEATURE_PAIRS', 'M3I_ORDERINGS', 'TABLE_COLUMNS',
+           'Default', 'Row', 'TargetUse', 'Recipe', 'm3i_recipe', 'canonical_method', 'register_row', 'ModelConfig',
+           'Slot', 'make_slots', 'likelihood_name', 'RowHead', 'Pretrainer', 'methods_table', 'defaults_table']
 
 # %% ../nbs/07_methods.ipynb #dd38fa65
 import math
@@ -161,7 +161,14 @@ def m3i_recipe(name='m3i', semantic='category', label_mix='hard', w_image=1.0, w
 
 ALIASES = {a: r.name for r in ROWS for a in r.aliases}
 METHODS = [r.name for r in ROWS] + list(M3I_METHODS)
-FLOOR_METHOD = 'classification'   # the row whose settings the floors are computed under: every row gives the same data, encoder and seed
+SUPERVISED_BASELINE = 'classification'   # the poster's supervised reference (81.8 ImageNet top-1)
+FLOOR_METHOD = SUPERVISED_BASELINE        # the row whose settings the floors are computed under: every row gives the same data, encoder and seed
+# the poster's orderings, as pairs (a, b) meaning a > b: each masked row over its unmasked counterpart, feature targets over
+# pixel targets, and M3I's own (mixing helps; M3I above supervised pre-training)
+MASKING_PAIRS = [('mim_pixel', 'autoencoder'), ('mim_feature', 'dense_distillation'), ('mim_global', 'global_distillation'),
+                 ('sim_pixel', 'novel_view_synthesis'), ('sim_feature', 'dense_instance_discrimination'), ('sim_global', 'instance_discrimination')]
+FEATURE_PAIRS = [('mim_feature', 'mim_pixel'), ('sim_feature', 'sim_pixel')]
+M3I_ORDERINGS = [('m3i', 'm3i_nomix', 'mixing helps'), ('m3i', SUPERVISED_BASELINE, None)]
 
 def canonical_method(name):
     "The registry name of a method or alias; a clear error for unknown names."

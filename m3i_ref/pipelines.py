@@ -219,7 +219,7 @@ def pipeline_bench(out_dir, preset='toy', images=None, seeds=(0,), names=BENCH_P
     out_dir, ft = Path(out_dir), FINETUNE_EPOCHS.get(preset, 1) if finetune_epochs is None else finetune_epochs
     for seed in seeds:
         ov = dict(overrides or {}, seed=seed)
-        data = load_data(make_config('classification', preset, {k: v for k, v in ov.items() if k not in ROW_OPTIONS and '.' not in k}))
+        data = load_data(make_config(FLOOR_METHOD, preset, {k: v for k, v in ov.items() if k not in ROW_OPTIONS and '.' not in k}))
         floors_file = out_dir / f'seed{seed}' / 'floors.json'
         if not floors_file.exists(): atomic_save(finite_json(floor_results(preset, data, seed, ft, overrides)), floors_file)
         for name in names:
