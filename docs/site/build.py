@@ -93,9 +93,9 @@ def existing(paths):
     return paths
 
 def unique_titles(pages):
-    "Pages with the same title are told apart by their folder: 'The same runs at 3 seeds (toy-seeds)'."
-    seen = Counter(p.title for p in pages)
-    return [p._replace(title=f'{p.title} ({Path(p.src).parent.name})') if p.src and seen[p.title] > 1 else p for p in pages]
+    "Pages of one group with the same title are told apart by their folder: 'The same runs at 3 seeds (toy-seeds)'."
+    seen = Counter((p.group, p.title) for p in pages)
+    return [p._replace(title=f'{p.title} ({Path(p.src).parent.name})') if p.src and seen[p.group, p.title] > 1 else p for p in pages]
 
 def plan_pages(notebooks, plan):
     "Every page in sidebar order: home, the lectures' notebooks, the other notebooks, the results, the project docs."
@@ -125,7 +125,8 @@ def prev_next(pages):
 # ---------------------------------------------------------------- the home page, from the lecture plan
 
 def landing_markdown(plan, pages):
-    "The course home page, as markdown: each lecture with its notebooks, minutes, question and what a student can do."
+    """The course home page, as markdown: each lecture with its notebooks, minutes, question and what a student can do.
+    Its links are repository paths, made into site links like every page's."""
     by_src = {p.src: p for p in pages}
     total = sum(l['minutes'] for l in plan)
     out = ['# M3I pre-training, as a course',
@@ -133,18 +134,18 @@ def landing_markdown(plan, pages):
            'behind MAE, MoCo, CLIP and supervised training, the parts it is made of, the table of methods it unifies, and '
            'M3I, which trains one encoder on all of them. Every notebook runs on a laptop CPU and is shown here with its '
            'committed outputs; each page has a link to download the notebook. The plan is '
-           f'[the teaching notes]({page_name(TEACHING)}); how to install and run the code is in [About / install](about.html).']
+           f'[the teaching notes]({TEACHING}); how to install and run the code is in [About / install](README.md).']
     for lec in plan:
         out += [f"## {lecture_group(lec)} ({lec['minutes']} minutes)", f"**The question:** {lec['question']}", '**Notebooks:**', '']
-        out += [f"{i}. [{by_src[f'nbs/{s}.ipynb'].title}]({page_name(s + '.ipynb')}) (`{s}`)" for i, s in enumerate(lec['notebooks'], 1)]
+        out += [f"{i}. [{by_src[f'nbs/{s}.ipynb'].title}](nbs/{s}.ipynb) (`{s}`)" for i, s in enumerate(lec['notebooks'], 1)]
         out += ['', '**After this lecture, a student can:**', '']
         out += [f'- {o}' for o in lec['outcomes']]
         out += ['', f"**In class:** {lec['exercise']}"]
     ref = [p for p in pages if p.group == 'Reference notebooks']
     out += ['## Reference notebooks', 'For students who want to go further:', '']
-    out += [f'- [{p.title}]({p.name}) (`{Path(p.src).stem}`)' for p in ref]
+    out += [f'- [{p.title}]({p.src}) (`{Path(p.src).stem}`)' for p in ref]
     results = [p for p in pages if p.group == 'Results']
-    out += ['', '## Results', f'The benchmark pages, starting with [{results[0].title}]({results[0].name}).']
+    out += ['', '## Results', f'The benchmark pages, starting with [{results[0].title}]({results[0].src}).']
     return '\n\n'.join(out)
 
 # ---------------------------------------------------------------- notebooks
@@ -373,11 +374,11 @@ def build(out=ROOT / '_site'):
             download = (f'<p class="site-download"><a href="{root}nbs/{nb_file}" download>Download the notebook '
                         f'<code>{nb_file}</code></a> (run it with <code>jupyter lab</code> after <code>bash install.sh</code>)</p>')
         bar = pager(page, links, root)
-        nb.metadata['title'] = f'{page.title} | M3I course'
+        nb.metadata['title'] = re.sub(r'[$\\]', '', page.title) + ' | M3I course'     # a browser tab shows no TeX
         body, _ = exporter.from_notebook_node(nb, resources=dict(
             sidebar=sidebar(pages, page.name, root), site_root=root, page_title=page.title, after=after,
-            top=bar + download + '<!--site-contents-->', bottom=bar))
-        body = body.replace('<!--site-contents-->', contents(body), 1)
+            top=bar + download, bottom=bar))
+        body = body.replace('</h1>', '</h1>' + contents(body), 1) if '</h1>' in body else body   # under the page's title
         (out / page.name).parent.mkdir(parents=True, exist_ok=True)
         (out / page.name).write_text(body)
         if page.name != 'search.html': index.append(search_entry(page, body))

@@ -44,6 +44,6 @@
   box.innerHTML = '<p>' + hits.length + ' pages hold ' + escape(query) + ':</p><ol>' + hits.map(function (h) {
     return '<li><a class="site-hit" href="' + escape(h.page.page + h.anchor) + '">' + escape(h.page.title) + '</a>' +
            (h.page.group ? ' <small>(' + escape(h.page.group) + ')</small>' : '') +
-           '<div class="site-snippet tex2jax_ignore">' + escape(snippet(h.page.text, words[0])) + '</div></li>';
+           '<div class="site-snippet mathjax_ignore">' + escape(snippet(h.page.text, words[0])) + '</div></li>';
   }).join('') + '</ol>';
 })();
