@@ -112,6 +112,16 @@ def test_export_and_solution_cells_are_marked_to_fold():
     assert cells[0].metadata['site_summary'] == 'Code exported to m3i_ref.views: f, G (click to open)'
     assert cells[0].source == 'def f(): pass\nclass G: pass'
 
+def test_a_search_entry_holds_the_visible_text_and_headings_but_not_the_menus():
+    body = ('<nav class="site"><a href="x">Side</a></nav><main><nav class="site-pager"><a>prev</a></nav>'
+            '<p class="site-download"><a>dl</a></p><h1 id="T">Title<a class="anchor-link" href="#T">¶</a></h1>'
+            '<details class="site-toc"><summary>On</summary><ul><li><a href="#A">A</a></li></ul></details>'
+            '<h2 id="A">Head A<a class="anchor-link">¶</a></h2><p>Body <a href="y">link</a> text</p>'
+            '<details class="site-fold"><summary>Code exported</summary><pre>def f(): pass</pre></details><script>var s;</script></main>')
+    entry = build.search_entry(build.Page('p.html', 'p.md', 'T', 'G'), body)
+    assert entry['text'] == 'Title Head A Body link text def f(): pass'
+    assert entry['headings'] == [dict(id='A', text='Head A')] and entry['page'] == 'p.html'
+
 # ---------------------------------------------------------------- the built site
 
 @slow

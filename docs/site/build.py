@@ -270,19 +270,24 @@ def contents(body):
     return '<details class="site-toc" open><summary>On this page</summary><ul>' + ''.join(items) + '</ul></details>'
 
 class Visible(HTMLParser):
-    "The text a reader sees in <main>, and the page's h2/h3 headings (id, text), for the search index."
+    """The text a reader sees in <main> (not the menus, the contents list, scripts, figures or folded-code summaries),
+    and the page's h2/h3 headings (id, text), for the search index."""
     SKIP = {'script', 'style', 'nav', 'svg', 'summary'}
     def __init__(self):
-        super().__init__(); self.depth, self.in_main, self.text, self.headings, self.heading = 0, False, [], [], None
+        super().__init__(); self.skipping, self.in_main, self.text, self.headings, self.heading = [], False, [], [], None
     def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
         if tag == 'main': self.in_main = True
-        if tag in self.SKIP or (tag == 'a' and ('class', 'anchor-link') in attrs): self.depth += 1
-        if tag in ('h2', 'h3') and dict(attrs).get('id'): self.heading = [dict(attrs)['id'], '']
+        if self.skipping and tag == self.skipping[-1][0]: self.skipping[-1][1] += 1        # the same tag nested
+        elif tag in self.SKIP or a.get('class') in ('anchor-link', 'site-toc', 'site-download'): self.skipping.append([tag, 1])
+        if tag in ('h2', 'h3') and a.get('id'): self.heading = [a['id'], '']
     def handle_endtag(self, tag):
-        if (tag in self.SKIP or tag == 'a') and self.depth: self.depth -= 1
+        if self.skipping and tag == self.skipping[-1][0]:
+            self.skipping[-1][1] -= 1
+            if not self.skipping[-1][1]: self.skipping.pop()
         if tag in ('h2', 'h3') and self.heading: self.headings.append(self.heading); self.heading = None
     def handle_data(self, data):
-        if self.in_main and not self.depth:
+        if self.in_main and not self.skipping:
             self.text.append(data)
             if self.heading: self.heading[1] += data
 
