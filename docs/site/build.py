@@ -135,6 +135,8 @@ def landing_markdown(plan, pages):
            'M3I, which trains one encoder on all of them. Every notebook runs on a laptop CPU and is shown here with its '
            'committed outputs; each page has a link to download the notebook. The plan is '
            f'[the teaching notes]({TEACHING}); how to install and run the code is in [About / install](README.md).']
+    first = plan[0]['notebooks'][0]
+    out += [f"**Start here:** [{by_src[f'nbs/{first}.ipynb'].title}](nbs/{first}.ipynb), then follow the *next* links."]
     for lec in plan:
         out += [f"## {lecture_group(lec)} ({lec['minutes']} minutes)", f"**The question:** {lec['question']}", '**Notebooks:**', '']
         out += [f"{i}. [{by_src[f'nbs/{s}.ipynb'].title}](nbs/{s}.ipynb) (`{s}`)" for i, s in enumerate(lec['notebooks'], 1)]
@@ -410,3 +412,4 @@ if __name__ == '__main__':
     bad = broken_links(out)
     for page, url, why in bad: print(f'broken link in {page}: {url} ({why})')
     print(f'{len(pages)} pages written to {out} (open {out / "index.html"}); {len(bad)} broken internal links')
+    raise SystemExit(1 if bad else 0)
