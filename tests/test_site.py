@@ -1,15 +1,21 @@
 """The offline course site builds from the notebooks and the docs, with nothing fetched from the network, and is shaped
 as a course (issue 26): a home page made from the lecture plan, a sidebar grouped by lecture, previous/next links, a
 contents list per page, an offline search, folded exported code and solutions, notebook downloads, links that resolve."""
-import html, json, re, shutil, sys
+import html, importlib.util, json, re
 from html.parser import HTMLParser
 from pathlib import Path
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'docs' / 'site'))
-import build
+
+def load(name, path):
+    "docs/site/build.py by its path (a module named `build` is also pypa's build package)."
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module
+
+build = load('site_build', ROOT / 'docs' / 'site' / 'build.py')
 
 slow = pytest.mark.slow                 # builds the whole course site once (module fixture)
 

@@ -19,8 +19,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).parent))
-from build import broken_links
+def _site_build():
+    "build.py next to this file, by its path (a module named `build` is also pypa's build package)."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('site_build', Path(__file__).with_name('build.py'))
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module
+broken_links = _site_build().broken_links
 
 SHOTS = ['index.html', '00_mutual_information.html', '07_methods.html', '13a_pipelines.html', 'docs/bench/pipelines/pipelines.html']
 PHONE_SHOTS = ['index.html', '02_views.html']
