@@ -9,8 +9,12 @@ works from file://), and the page template loads nothing from a CDN.
 Notebook processing follows nbdev's rules for docs: `#| hide` cells and the `#| default_exp` cell are left out, the
 directive lines (`#| ...`) are removed from the code that is shown, outputs are kept. Exported code (`#| export`) is
 folded into a closed <details> (its output stays visible); a solution (`#| solution`) is folded whole, output included.
-A cell whose output is a live widget gets a note that it needs a running kernel. `docs/site/check_browser.py` then
-renders every page in headless Chromium and checks it."""
+A cell whose output is a live widget gets a note that it needs a running kernel.
+
+The sidebar lists the lectures of `docs/teaching.md` (its sessions table), then the other notebooks, then RESULTS, then
+PROJECT_DOCS; a listed page that is missing stops the build. Markdown files those pages link to become pages too (not
+in the sidebar), and the build ends by checking that every internal link resolves (exit status 1 if not).
+`docs/site/check_browser.py` then renders every page in headless Chromium and checks it."""
 import argparse, copy, html, json, re, shutil
 from collections import Counter, namedtuple
 from html.parser import HTMLParser
@@ -186,7 +190,7 @@ def process(nb):
             if widget:
                 out.append(nbformat.v4.new_markdown_cell('<div class="site-note">This cell shows an interactive widget: it needs a live '
                                                          'kernel. Open the notebook in JupyterLab (`jupyter lab nbs/`) to use it; '
-                                                         'the next cell draws its default view.</div>'))
+                                                         'the next cell draws its default view.</div>', id=f'widget-note-{len(out)}'))
         else: out.append(cell)
     nb = copy.deepcopy(nb); nb.cells = out
     nb.metadata.pop('widgets', None)
@@ -261,6 +265,13 @@ def pager(page, links, root):
     prev = f'<a class="site-prev" rel="prev" href="{root}{prev.name}">&larr; {html.escape(prev.title)}</a>'
     nxt = f'<a class="site-next" rel="next" href="{root}{nxt.name}">{html.escape(nxt.title)} &rarr;</a>' if nxt else '<span></span>'
     return f'<nav class="site-pager">{prev}{nxt}</nav>'
+
+def download_link(page, root):
+    "A notebook page's link to its .ipynb (copied to nbs/ in the site)."
+    if not (page.src and page.src.endswith('.ipynb')): return ''
+    name = Path(page.src).name
+    return (f'<p class="site-download"><a href="{root}nbs/{name}" download>Download the notebook <code>{name}</code></a> '
+            '(run it with <code>jupyter lab</code> after <code>bash install.sh</code>)</p>')
 
 HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)(?:<a class="anchor-link"[^>]*>[^<]*</a>)?</h\1>', re.S)
 
@@ -374,26 +385,21 @@ def build(out=ROOT / '_site'):
         root = '../' * page.name.count('/')
         for c in nb.cells:
             if c.cell_type == 'markdown': c.source = rewrite_links(c.source, src, sources, files).replace('{root}', root)
-        download = ''
-        if page.src and page.src.endswith('.ipynb'):
-            nb_file = Path(page.src).name
-            shutil.copy(ROOT / page.src, out / 'nbs' / nb_file)
-            download = (f'<p class="site-download"><a href="{root}nbs/{nb_file}" download>Download the notebook '
-                        f'<code>{nb_file}</code></a> (run it with <code>jupyter lab</code> after <code>bash install.sh</code>)</p>')
         bar = pager(page, links, root)
         nb.metadata['title'] = re.sub(r'[$\\]', '', page.title) + ' | M3I course'     # a browser tab shows no TeX
         body, _ = exporter.from_notebook_node(nb, resources=dict(
-            sidebar=sidebar(pages, page.name, root), site_root=root, page_title=page.title, after=after,
-            top=bar + download, bottom=bar))
+            sidebar=sidebar(pages, page.name, root), site_root=root, after=after, top=bar + download_link(page, root), bottom=bar))
         body = body.replace('</h1>', '</h1>' + contents(body), 1) if '</h1>' in body else body   # under the page's title
         (out / page.name).parent.mkdir(parents=True, exist_ok=True)
         (out / page.name).write_text(body)
         if page.name != 'search.html': index.append(search_entry(page, body))
-    md_page = lambda text: nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+    md_page = lambda text: nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text, id='page')])   # fixed id: same build, same HTML
     for page in pages + extra:
         if page.name == 'index.html': write(page, md_page(landing_markdown(plan, pages)), 'index.md')
         elif page.name == 'search.html': write(page, md_page('# Search'), 'search.md', after=SEARCH_BODY)
-        elif page.src.endswith('.ipynb'): write(page, process(loaded[ROOT / page.src]), page.src)
+        elif page.src.endswith('.ipynb'):
+            write(page, process(loaded[ROOT / page.src]), page.src)
+            shutil.copy(ROOT / page.src, out / 'nbs')                              # what the download link points to
         else:
             text = (ROOT / page.src).read_text()
             write(page, md_page(text), page.src)
