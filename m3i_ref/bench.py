@@ -219,15 +219,16 @@ def transfer_table(runs, order):
                 f"{recipe['label_smoothing']}; `m3i_ref.evaluate.FINETUNE_SOURCES`)" if recipe else '') +
              '. Its floor is **from scratch**: the `random_init` row, the same recipe and budget from the random initialisation. '
              'kNN and linear probe use the same subset; their floors are the `random_init` and `raw_pixels` rows.', '',
-             '| run | ' + ' | '.join(_metric_name(c) for c in cols) + ' | ' + ' | '.join(f'{_metric_name(c)} - from scratch' for c in ft) + ' |',
-             '|---|' + '---|' * (len(cols) + len(ft))]
+             ]
     val = lambda x: '' if x is None else f'{x:.1f}'
+    rows = []
     for r in order:
         x = runs[r]
         gaps = ['' if r in FLOORS or x.get(c) is None or scratch[c] is None else f'{x[c] - scratch[c]:+.1f}' for c in ft]
         name = 'random_init (from scratch)' if r == 'random_init' and ft else r
-        lines.append(f'| {name} | ' + ' | '.join(val(x.get(c)) for c in cols) + ' | ' + ' | '.join(gaps) + ' |')
-    return lines + ['', '## Every label: frozen features', '']
+        rows.append([name, *(val(x.get(c)) for c in cols), *gaps])
+    header = ['run', *(_metric_name(c) for c in cols), *(f'{_metric_name(c)} - from scratch' for c in ft)]
+    return lines + markdown_table(header, rows) + ['', '## Every label: frozen features', '']
 
 def quality_report(out_dir, command=''):
     "Collect `out_dir/runs/*.json` into quality.json, quality.md and quality.png."
@@ -243,16 +244,17 @@ def quality_report(out_dir, command=''):
              f'Command: `{command}`' if command else '', '',
              f"Machine: {machine_span(r['machine'] for r in runs.values())}. {date_span(r['date'] for r in runs.values())}. Preset `{any_run['preset']}`, "
              f"{max(r['images_seen'] for r in runs.values()):,} images seen per run, test set {any_run['test_images']:,} images.", '',
-             *transfer_table(runs, order),
-             '| run | poster name | kNN top-1 | linear top-1 | kNN - random floor | kNN - raw pixels |' + (' kNN held-out draw |' if heldout else '') + ' train+eval s |',
-             '|---|---|---|---|---|---|---|' + ('---|' if heldout else '')]
+             *transfer_table(runs, order)]
+    rows = []
     for r in order:
         x = runs[r]
         title = ROW[r].title if r in ROW else M3I_METHODS[r] if r in M3I_METHODS else {'random_init': 'random-init encoder (floor)',
                                                 'raw_pixels': 'raw pixels (floor)', 'chance': 'majority class (floor)'}[r]
         gap = lambda f: '' if f is None or r in FLOORS else f"{x['knn_top1'] - f:+.1f}"
-        ho = (f" {x['heldout_knn_top1']:.1f} |" if x.get('heldout_knn_top1') is not None else ' |') if heldout else ''
-        lines.append(f"| {r} | {title} | {x['knn_top1']:.1f} | {x['linear_top1']:.1f} | {gap(floor)} | {gap(raw)} |{ho} {x.get('seconds', 0):.0f} |")
+        ho = [f"{x['heldout_knn_top1']:.1f}" if x.get('heldout_knn_top1') is not None else ''] if heldout else []
+        rows.append([r, title, f"{x['knn_top1']:.1f}", f"{x['linear_top1']:.1f}", gap(floor), gap(raw), *ho, f"{x.get('seconds', 0):.0f}"])
+    lines += markdown_table(['run', 'poster name', 'kNN top-1', 'linear top-1', 'kNN - random floor', 'kNN - raw pixels',
+                             *(['kNN held-out draw'] if heldout else []), 'train+eval s'], rows)
     if heldout: lines += ['', 'kNN held-out draw: the same kNN on a test set from another generator seed (run seed + 20,000), which no '
                               'design or preset choice was measured on; it should agree with the kNN column within a few points.']
     missing = [r for r in [*FLOORS, *QUALITY_RUNS] if r not in runs]
@@ -265,12 +267,13 @@ def quality_report(out_dir, command=''):
     for metric in [m for m in transfer_columns(runs) if m.startswith('finetune')] + ['knn_top1']:
       checks = orderings(runs, metric)
       if checks:
-        lines += ['', f'| ordering ({_metric_name(metric)}) | poster | ours | reproduces |', '|---|---|---|---|']
+        rows = []
         for text, poster, ours in checks:
             p = '-' if poster is None else ('yes' if poster else 'no')
             rep = '-' if poster is None else ('yes' if poster == ours else 'no')
             if metric.startswith('finetune'): text = text.replace('random-init floor', 'from-scratch floor')
-            lines.append(f"| {text} | {p} | {'yes' if ours else 'no'} | {rep} |")
+            rows.append([text, p, 'yes' if ours else 'no', rep])
+        lines += ['', *markdown_table([f'ordering ({_metric_name(metric)})', 'poster', 'ours', 'reproduces'], rows)]
     atomic_save('\n'.join(lines) + '\n', out_dir / 'quality.md')
     _write_json(dict(command=command, runs=runs), out_dir / 'quality.json')
     import matplotlib; matplotlib.use('Agg', force=False)
@@ -290,18 +293,16 @@ def budget_report(out_dirs, out_dir, command=''):
     presets = {r['preset'] for _, _, rs in sets for r in rs.values()}
     if len(presets) > 1: raise ValueError(f'the folders mix presets {sorted(presets)}; compare budgets of one preset')
     names = [r for r in [*FLOORS, *QUALITY_RUNS] if all(r in rs for _, _, rs in sets)]
-    cols = lambda m: ' | '.join(f'{m} @ {b:,}' for b in budgets)
     lines = ['# The same runs at several budgets', '', f'Command: `{command}`' if command else '', '', f"Folders: {', '.join(f'`{d}`' for _, d, _ in sets)}. Preset `{presets.pop()}`; "
-             f"images seen per run: {', '.join(f'{b:,}' for b in budgets)}. Change: last budget minus first.", '',
-             f'| run | {cols("kNN")} | kNN change | {cols("linear")} | linear change |', '|---|' + '---|' * (2 * len(budgets) + 2)]
-    table = {}
+             f"images seen per run: {', '.join(f'{b:,}' for b in budgets)}. Change: last budget minus first.", '']
+    table, rows = {}, []
     for r in names:
         k, l = [rs[r]['knn_top1'] for _, _, rs in sets], [rs[r]['linear_top1'] for _, _, rs in sets]
         table[r] = dict(knn_top1=k, linear_top1=l)
-        f = lambda xs: ' | '.join(f'{x:.1f}' for x in xs)
-        lines.append(f'| {r} | {f(k)} | {k[-1] - k[0]:+.1f} | {f(l)} | {l[-1] - l[0]:+.1f} |')
-    lines += ['', '| images seen | runs >= random-init floor + 3 kNN | Spearman with the poster (kNN / linear) | poster orderings that hold (kNN) |', '|---|---|---|---|']
-    summary = {}
+        rows.append([r, *(f'{x:.1f}' for x in k), f'{k[-1] - k[0]:+.1f}', *(f'{x:.1f}' for x in l), f'{l[-1] - l[0]:+.1f}'])
+    cols = lambda m: [f'{m} @ {b:,}' for b in budgets]
+    lines += markdown_table(['run', *cols('kNN'), 'kNN change', *cols('linear'), 'linear change'], rows)
+    summary, rows = {}, []
     for b, _, full in sets:
         rs = {r: full[r] for r in names}             # only the runs every budget has: the counts compare like with like
         checks = orderings(rs)
@@ -310,8 +311,10 @@ def budget_report(out_dirs, out_dir, command=''):
         rho = [poster_rank_correlation(rs, m) for m in ('knn_top1', 'linear_top1')]
         summary[b] = dict(above_floor=sum(floor), runs=len(floor), spearman=rho, orderings_hold=sum(paired), orderings=len(paired))
         show = ' / '.join('-' if x is None else f'{x:+.2f}' for x in rho)
-        lines.append(f"| {b:,} | {f'{sum(floor)} of {len(floor)}' if floor else '-'} | {show} | {sum(paired)} of {len(paired)} |")
-    lines += ['', 'The summary counts only the runs every budget has, so its rows compare like with like.']
+        rows.append([f'{b:,}', f'{sum(floor)} of {len(floor)}' if floor else '-', show, f'{sum(paired)} of {len(paired)}'])
+    lines += ['', *markdown_table(['images seen', 'runs >= random-init floor + 3 kNN', 'Spearman with the poster (kNN / linear)',
+                                   'poster orderings that hold (kNN)'], rows),
+              '', 'The summary counts only the runs every budget has, so its rows compare like with like.']
     out_dir = Path(out_dir)
     atomic_save('\n'.join(lines) + '\n', out_dir / 'budgets.md')
     _write_json(dict(folders=[d for _, d, _ in sets], budgets=budgets, runs=table, summary=summary), out_dir / 'budgets.json')
@@ -362,19 +365,17 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
         stats = out[metric] = {n: dict(values=v, mean=sum(v) / len(v), low=min(v), high=max(v)) for n, v in table.items()}
         floor = stats.get('random_init')                   # each run's mean next to the random-init floor's mean, when every seed has it
         floor_name = 'from scratch' if metric.startswith('finetune') else 'random-init floor'
-        lines += ['', f'## {SEED_METRICS[metric]}', '',
-                  '| run | ' + ' | '.join(f'seed {seed_of[d]}' for d, _ in sets) + ' | mean | spread (max - min) |'
-                  + (f' mean - {floor_name} |' if floor else ''), '|---|' + '---|' * (len(sets) + 2 + bool(floor))]
-        for n, s in stats.items():
-            gap = ('  |' if n in FLOORS else f" {s['mean'] - floor['mean']:+.1f} |") if floor else ''
-            lines.append(f'| {n} | ' + ' | '.join(f'{v:.1f}' for v in s['values']) + f" | {s['mean']:.1f} | {s['high'] - s['low']:.1f} |" + gap)
+        header = ['run', *(f'seed {seed_of[d]}' for d, _ in sets), 'mean', 'spread (max - min)', *([f'mean - {floor_name}'] if floor else [])]
+        rows = [[n, *(f'{v:.1f}' for v in s['values']), f"{s['mean']:.1f}", f"{s['high'] - s['low']:.1f}",
+                 *(['' if n in FLOORS else f"{s['mean'] - floor['mean']:+.1f}"] if floor else [])] for n, s in stats.items()]
+        lines += ['', f'## {SEED_METRICS[metric]}', '', *markdown_table(header, rows)]
         diffs = {c['text']: paired_stats(stats[c['a']]['values'], stats[c['b']]['values'])['diffs']
                  for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats}
         vs = verdicts[metric] = [dict(claim=c['text'], verdict=verdict_of(diffs[c['text']]), a=stats[c['a']]['mean'], b=stats[c['b']]['mean'],
                                       diffs=diffs[c['text']]) for c in SSP_PAIRS + M3I_PAIRS if c['text'] in diffs]
         if vs:
-            lines += ['', f'| ordering ({SEED_METRICS[metric]}) | mean vs mean | per-seed differences | over all seeds |', '|---|---|---|---|']
-            lines += [f"| {v['claim']} | {v['a']:.1f} vs {v['b']:.1f} | {', '.join(f'{d:+.1f}' for d in v['diffs'])} | {v['verdict']} |" for v in vs]
+            lines += ['', *markdown_table([f'ordering ({SEED_METRICS[metric]})', 'mean vs mean', 'per-seed differences', 'over all seeds'],
+                                          [[v['claim'], f"{v['a']:.1f} vs {v['b']:.1f}", ', '.join(f'{d:+.1f}' for d in v['diffs']), v['verdict']] for v in vs])]
     if partial: lines += ['', f'In only some of the folders, so left out above: {", ".join(partial)}.']
     if not all(f in names for f in FLOORS):
         lines += ['', f'Floors missing from some folder ({", ".join(f for f in FLOORS if f not in names)}): these scores stand without '
@@ -572,9 +573,8 @@ def speed_report(result, command=''):
     lines = [f"# Training-step speed: preset `{result['preset']}`, batch {result['batch_size']}, {result['device']}"
              f"{' bf16' if result['bf16'] else ' fp32'}{' compiled' if result['compile'] else ''}", '',
              f'Command: `{command}`' if command else '', '', f"Machine: {result['machine']}. Date: {result['date']}.", '',
-             f"| run | ms/step | images/s | GFLOP/step | TFLOP/s | {'peak GPU memory (MB)' if result['device'].startswith('cuda') else 'process max RSS so far (MB)'} |", '|---|---|---|---|---|---|']
-    for k, r in rows.items():
-        lines.append(f"| {k} | {r['ms_per_step']:.1f} | {r['images_per_s']:.0f} | {r['gflop_per_step']:.2f} | {r['tflops']:.3f} | {r['peak_mem_mb']:.0f} |")
+             *markdown_table(['run', 'ms/step', 'images/s', 'GFLOP/step', 'TFLOP/s', 'peak GPU memory (MB)' if result['device'].startswith('cuda') else 'process max RSS so far (MB)'],
+                             [[k, f"{r['ms_per_step']:.1f}", f"{r['images_per_s']:.0f}", f"{r['gflop_per_step']:.2f}", f"{r['tflops']:.3f}", f"{r['peak_mem_mb']:.0f}"] for k, r in rows.items()])]
     ratios = {}
     for plain in [k for k in rows if k.startswith('plain:')]:
         ours = plain[len('plain:'):]
