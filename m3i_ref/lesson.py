@@ -93,13 +93,16 @@ def transfer_report(models, fractions=(0.01, 0.1), in_test=False, **recipe_chang
     return out
 
 def plot_floors(summaries, ax=None, highlight=('m3i', 'm3i_nomix')):
-    "Each run's kNN as a bar, with the floors of its data as vertical lines (raw pixels, random init, chance)."
+    """Each run's kNN as a bar (its value written at its end), with the floors of its data as vertical lines (raw pixels,
+    random init, chance); the legend sits outside the axes, so it never covers a bar."""
     ax = ax or plt.subplots(figsize=(6, 0.3 * len(summaries) + 1))[1]
     knn, floors = {k: s['knn_top1'] for k, s in summaries.items()}, next(iter(summaries.values()))['floors']
-    ax.barh(list(knn), list(knn.values()), color=['tab:orange' if k in highlight else 'tab:blue' for k in knn])
+    bars = ax.barh(list(knn), list(knn.values()), color=['tab:orange' if k in highlight else 'tab:blue' for k in knn])
+    ax.bar_label(bars, fmt='%.1f', fontsize=7, padding=2)
     for name, ls in [('raw_pixels', '--'), ('random_init', '-.'), ('chance', ':')]:
-        ax.axvline(floors[name], color='k', ls=ls, lw=1, label=name.replace('_', ' '))
-    ax.invert_yaxis(); ax.set_xlim(0, 100); ax.set_xlabel('kNN top-1 (%), toy shapes test set'); ax.legend(fontsize=7, loc='lower right')
+        ax.axvline(floors[name], color='k', ls=ls, lw=1, label=f"{name.replace('_', ' ')} ({floors[name]:.1f})")
+    ax.invert_yaxis(); ax.set_xlim(0, 100); ax.set_xlabel('kNN top-1 (%), toy shapes test set')
+    ax.legend(fontsize=7, title='floors', title_fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), borderaxespad=0)
     return ax
 
 @torch.no_grad()
@@ -144,7 +147,10 @@ def show_rows(images, titles, mean, std, n=6, size=1.6):
     return fig
 
 def show_similarity(a, b, ax, title, xlabel='candidates', ylabel='predictions'):
-    "Cosine-similarity matrix between two sets of vectors; returns the matrix."
+    "Cosine-similarity matrix between two sets of vectors, with a labelled colour bar and integer (index) ticks; returns the matrix."
+    from matplotlib.ticker import MaxNLocator
     sim = F.normalize(a.float(), dim=-1) @ F.normalize(b.float(), dim=-1).T
-    ax.imshow(sim, cmap='viridis'); ax.set_title(title, fontsize=9); ax.set_xlabel(xlabel); ax.set_ylabel(ylabel)
+    im = ax.imshow(sim, cmap='viridis'); ax.set_title(title, fontsize=9); ax.set_xlabel(xlabel); ax.set_ylabel(ylabel)
+    for axis in (ax.xaxis, ax.yaxis): axis.set_major_locator(MaxNLocator(integer=True))
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04).set_label('cosine similarity', fontsize=8)
     return sim

@@ -306,21 +306,35 @@ def pipeline_report(out_dir, command=''):
     return claims
 
 def plot_pipelines(bench, path=None):
-    "Per-stage curves: each metric against the images seen so far, one line per pipeline (seed 0 the line, other seeds as dots), the floors dashed."
+    """Per-stage curves: each metric against the images seen so far, one line per pipeline (seed 0 the line, other seeds as
+    dots), the floors dashed. Each stage's segment starts where its encoder starts: the end of the stage it is initialised
+    from, or, for a student trained from random init after stage 1 (FD's student), a dashed segment from an open marker at
+    the random-init floor, so a fresh student is never drawn as continuing the previous stage's curve."""
+    from matplotlib.lines import Line2D
     seeds = sorted(bench); s0 = bench[seeds[0]]
     names = [n for n in s0 if n != 'floors']
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.6))
     for ax, (m, label) in zip(axs, METRICS.items()):
+        rand, fresh_seen = s0.get('floors', {}).get('random_init', {}).get(m), False
         for j, n in enumerate(names):
-            xs = [0] + [st['images_total'] for st in s0[n]['stages']]
-            ys = [s0.get('floors', {}).get('random_init', {}).get(m)] + [st.get(m) for st in s0[n]['stages']]
-            if ys[0] is None: xs, ys = xs[1:], ys[1:]
-            ax.plot(xs, ys, marker='o', lw=2 if n in M3I_METHODS else 1, color=f'C{j}', label=n)
+            stages, style = s0[n]['stages'], dict(color=f'C{j}', lw=2 if n in M3I_METHODS else 1)
+            xs, ys = [st['images_total'] for st in stages], [st.get(m) for st in stages]
+            for k, (x, y) in enumerate(zip(xs, ys)):
+                init = stages[k].get('init')
+                from_stage = isinstance(init, int) and not isinstance(init, bool) and 0 < init <= k
+                x0, y0 = (xs[k - 1] if k else 0), (ys[init - 1] if from_stage else rand if not init else None)   # a path: start unknown
+                fresh = k > 0 and not init
+                if y is None: continue
+                if y0 is not None: ax.plot([x0, x], [y0, y], ls='--' if fresh else '-', **style)
+                if fresh and y0 is not None: ax.plot(x0, y0, 'o', mfc='white', mec=f'C{j}', ms=6); fresh_seen = True
+                ax.plot(x, y, 'o', color=f'C{j}')
+            ax.plot([], [], marker='o', label=n, **style)
             for s in seeds[1:]:
                 if n in bench[s]: ax.plot([st['images_total'] for st in bench[s][n]['stages']], [st.get(m) for st in bench[s][n]['stages']], '.', color=f'C{j}', alpha=.5)
         for floor, style in (('raw_pixels', ':'), ('random_init', '--')):
             v = s0.get('floors', {}).get(floor, {}).get(m)
             if v is not None: ax.axhline(v, ls=style, color='gray', lw=1, label=floor.replace('_', ' '))
+        if fresh_seen: ax.add_line(Line2D([], [], color='gray', ls='--', marker='o', mfc='white', label='stage from random init (fresh student)'))
         ax.set_title(f'{label} top-1 after each stage'); ax.set_xlabel('images seen (all stages so far)'); ax.set_ylabel('%')
     axs[0].legend(fontsize=7)
     fig.tight_layout()
