@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 from .data import atomic_save, WordTokenizer, ImageData
 from .views import ViewConfig
 from .methods import ModelConfig, ROW, ROW_OPTIONS, M3I_METHODS, FLOOR_METHOD, canonical_method, make_slots
-from .results import verdict_of, VERDICT_RULE, floors, date_span, machine_span
+from .results import verdict_of, VERDICT_RULE, floors, date_span, machine_span, markdown_table
 from .train import (make_config, train, load_data, load_checkpoint, model_from_checkpoint, evaluate_encoder, total_steps,
                            batch_indices, step_generator, score_line, finite_json, encoder_weights, build_run)
 from .distributed import is_main_process, is_distributed
@@ -275,13 +275,12 @@ def pipeline_report(out_dir, command=''):
              f'Command: `{command}`' if command else '', '',
              f"Preset `{any_run['preset']}`, {any_run['images']:,} images per pipeline in all, seeds {seeds}; every score is the mean over seeds "
              f"± half the range. Each stage's encoder is evaluated with kNN, a linear probe and the short fine-tuning protocol "
-             f"({any_run['stages'][0]['finetune_epochs']} epoch{'s' * (any_run['stages'][0]['finetune_epochs'] != 1)}) on the same test set. {when}.", '',
-             '| pipeline | stage | method | init | teacher | images (total) | kNN | linear | fine-tune | own objective | stage-1 objective |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+             f"({any_run['stages'][0]['finetune_epochs']} epoch{'s' * (any_run['stages'][0]['finetune_epochs'] != 1)}) on the same test set. {when}.", '']
+    rows = []
     for floor in ('chance', 'raw_pixels', 'random_init'):
         if 'floors' in bench[seeds[0]]:
             vals = {m: _spread([bench[s]['floors'][floor].get(m) for s in seeds]) for m in METRICS}
-            lines.append(f"| {floor.replace('_', ' ')} (floor) | | | | | | " + ' | '.join(fmt(vals[m]) for m in METRICS) + ' | | |')
+            rows.append([f"{floor.replace('_', ' ')} (floor)", '', '', '', '', '', *(fmt(vals[m]) for m in METRICS), '', ''])
     table = {}
     for n in names:
         for i, stage in enumerate(bench[seeds[0]][n]['stages']):
@@ -291,11 +290,12 @@ def pipeline_report(out_dir, command=''):
             first = _spread([r['objectives'].get(f"stage1:{bench[s][n]['stages'][0]['method']}") for r, s in zip(per, seeds)]) if i else (None, None)
             table[f'{n}/{i + 1}'] = dict(pipeline=n, stage=i + 1, method=stage['method'], **{m: vals[m][0] for m in METRICS},
                                          spread={m: vals[m][1] for m in METRICS}, images_total=stage['images_total'])
-            lines.append(f"| {n} | {i + 1} | {stage['method']} | {stage['init'] or ''} | {stage['teacher'] or ''} | "
-                         f"{stage['images']:,} ({stage['images_total']:,}) | " + ' | '.join(fmt(vals[m]) for m in METRICS) +
-                         f" | {'' if own[0] is None else f'{own[0]:.3f}'} | {'' if first[0] is None else f'{first[0]:.3f}'} |")
+            rows.append([n, i + 1, stage['method'], stage['init'] or '', stage['teacher'] or '', f"{stage['images']:,} ({stage['images_total']:,})",
+                         *(fmt(vals[m]) for m in METRICS), '' if own[0] is None else f'{own[0]:.3f}', '' if first[0] is None else f'{first[0]:.3f}'])
+    lines += markdown_table(['pipeline', 'stage', 'method', 'init', 'teacher', 'images (total)', 'kNN', 'linear', 'fine-tune',
+                             'own objective', 'stage-1 objective'], rows)
     claims = pipeline_claims(bench)
-    lines += ['', '| claim | verdict |', '|---|---|'] + [f'| {c} | {v} |' for c, v in claims]
+    lines += ['', *markdown_table(['claim', 'verdict'], claims)]
     lines += ['', VERDICT_RULE + ' "own objective" is the stage\'s loss on fixed test batches; "stage-1 objective" is stage '
               '1\'s loss (its heads and teacher, frozen) computed with this stage\'s encoder, given where this stage starts from stage 1\'s '
               'weights: a rise is forgetting.', '', '![pipelines](pipelines.png)', '']
