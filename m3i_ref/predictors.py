@@ -117,6 +117,7 @@ def _projector_head(cfg, opt, enc_dim, out, query, with_predictor):
     norm, kind, head = opt('head_norm', 'layer'), opt('dino_head', 'plain'), opt('head', 'plain')
     if kind not in PROJECTORS: raise ValueError(f'dino_head={kind!r}; choose one of {list(PROJECTORS)}')
     if head not in HEADS: raise ValueError(f'head={head!r}; choose one of {list(HEADS)}')
+    if head == 'mocov3' and norm != 'batch': raise ValueError(f"head_norm={norm!r} does not apply to MoCo v3's MLPs (id_variant='mocov3'): they use BatchNorm")
     return GlobalHead(*HEADS[head](cfg, enc_dim, out, norm, kind, with_predictor))
 
 PREDICTORS = {

@@ -72,6 +72,7 @@ def test_mocov3_heads_are_the_official_mlps(shapes):
         assert len(mods) == 3 * (n_linear - 1) + 2 and last_linear.out_features == cfg.proj_dim
     teacher_proj = model.teacher.copies[model.heads[ROW_NAME].projector_name]  # the momentum encoder has the projector, not the predictor
     assert [type(m) for m in teacher_proj] == [type(m) for m in head.projector]
+    with pytest.raises(ValueError, match="head_norm='layer' does not apply"): build(shapes, id_variant='mocov3', head_norm='layer')   # never silently ignored
 
 def test_mocov3_is_symmetric_and_not_moco(shapes):
     cfg, model = build(shapes, id_variant='mocov3')
