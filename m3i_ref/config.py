@@ -10,7 +10,8 @@ __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_NOTES', 'TRAIN_NOTES', 'PRESET_ALIAS
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
-from .methods import ModelConfig, canonical_method, ROW
+from .methods import ModelConfig, canonical_method, ROW, variant_train_defaults
+from .likelihoods import ID_VARIANTS
 from .convnet import ENCODERS
 from .data import DATASETS, CIFAR_DATASETS, SHAPES_DEFAULT, shape_nuisances
 from .distributed import world_size
@@ -149,6 +150,8 @@ def make_config(method='m3i', preset='toy', overrides=None):
     if 'method' in (overrides or {}): values['method'] = canonical_method(values['method'])
     if scoped: values['row_options'] = {**values.get('row_options', {}), **scoped}
     cfg = TrainConfig(**values)
+    for key, value in variant_train_defaults(cfg).items():    # an id_variant's run settings (MoCo v3: EMA base 0.99), unless --set gives them
+        if key not in (overrides or {}): setattr(cfg, key, value)
     if not cfg.out_dir: cfg.out_dir = str(Path('runs') / f'{cfg.method}-{preset}')
     validate(cfg)
     return cfg
@@ -215,7 +218,8 @@ def validate(cfg):
     shape_nuisances(cfg.shapes)                    # a design name or nuisance names, else an error naming the choices
     if cfg.batch_size % (world_size() * cfg.accum_steps):
         raise ValueError(f'batch_size={cfg.batch_size} must divide into {world_size()} processes x {cfg.accum_steps} accumulation steps')
-    if cfg.id_variant not in (None, 'moco', 'byol', 'barlow'): raise ValueError(f"id_variant={cfg.id_variant!r}; choose 'moco', 'byol' or 'barlow'")
+    if cfg.id_variant not in (None, *ID_VARIANTS):
+        raise ValueError(f"id_variant={cfg.id_variant!r}; choose 'moco', 'byol' or 'barlow' (the poster's), or 'mocov3' (MoCo v3 exactly)")
     cfg.recipe()                                   # method, semantic and label_mix choices
     if (cfg.teacher == 'frozen') != bool(cfg.teacher_from):
         raise ValueError(f"teacher={cfg.teacher!r} with teacher_from={cfg.teacher_from!r}: a frozen teacher is loaded from an earlier run "

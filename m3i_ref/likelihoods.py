@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['DENSE_NEGATIVES', 'LIKELIHOODS', 'ID_VARIANTS', 'entropy', 'conditional_mi', 'variational_bound', 'gaussian_nll',
-           'mse_loss', 'cosine_loss', 'unigrad_loss', 'boltzmann_nll', 'info_nce', 'dense_info_nce', 'DinoLikelihood',
-           'barlow_twins_loss', 'LikelihoodEntry', 'Likelihood', 'SoftmaxCrossEntropy', 'LearnedTemperatureInfoNCE',
-           'lookup']
+           'mse_loss', 'cosine_loss', 'unigrad_loss', 'boltzmann_nll', 'info_nce', 'mocov3_ctr', 'dense_info_nce',
+           'DinoLikelihood', 'barlow_twins_loss', 'LikelihoodEntry', 'Likelihood', 'SoftmaxCrossEntropy',
+           'LearnedTemperatureInfoNCE', 'lookup']
 
 # %% ../nbs/00_mutual_information.ipynb #0adde75c
 import math
@@ -90,6 +90,11 @@ def info_nce(pred, target, tau=0.2, symmetric=False, gather=True):
         all_pred = all_gather_with_grad(pred) if gather else pred
         loss = (loss + F.cross_entropy(target @ all_pred.T / tau, labels)) / 2
     return loss
+
+def mocov3_ctr(q, k, tau=0.2, gather=True):
+    '''MoCo v3's contrastive loss ctr(q, k) (Chen, Xie, He 2021; `ctr_loss` in moco/builder.py of facebookresearch/moco-v3):
+    InfoNCE of the l2-normalised q against the in-batch keys k (every process's, when `gather`), scaled by 2*tau.'''
+    return info_nce(q, k, tau=tau, gather=gather) * (2 * tau)
 
 # %% ../nbs/00_mutual_information.ipynb #e50350ec
 DENSE_NEGATIVES = ('image', 'other_images', 'both')
@@ -176,13 +181,15 @@ LIKELIHOODS = {
     'cosine': LikelihoodEntry(lambda opt, dim: Likelihood(cosine_loss)),
     'barlow': LikelihoodEntry(lambda opt, dim: Likelihood(barlow_twins_loss)),
     'info_nce': LikelihoodEntry(lambda opt, dim: Likelihood(info_nce, tau=opt('tau'))),
+    'mocov3_ctr': LikelihoodEntry(lambda opt, dim: Likelihood(mocov3_ctr, tau=opt('tau'))),
     'learned_tau_info_nce': LikelihoodEntry(lambda opt, dim: LearnedTemperatureInfoNCE(opt('tau'))),
     'dense_info_nce': LikelihoodEntry(lambda opt, dim: Likelihood(dense_info_nce, tau=opt('tau'), negatives=opt('negatives'))),
     'cross_entropy': LikelihoodEntry(lambda opt, dim: SoftmaxCrossEntropy(opt('tau'))),
     'dino': LikelihoodEntry(lambda opt, dim: DinoLikelihood(dim, opt('student_temp'), opt('teacher_temp')),
                             dim=lambda opt: opt('prototypes'), predictor=False),
 }
-ID_VARIANTS = {'moco': 'info_nce', 'byol': 'cosine', 'barlow': 'barlow'}   # instance discrimination's `id_variant` -> a likelihood
+# instance discrimination's `id_variant` -> a likelihood ('mocov3': MoCo v3 exactly; what else it changes: ID_VARIANT_SETTINGS, 07_methods)
+ID_VARIANTS = {'moco': 'info_nce', 'byol': 'cosine', 'barlow': 'barlow', 'mocov3': 'mocov3_ctr'}
 
 def lookup(registry, key, column):
     "`registry[key]`, or a KeyError that names the column and its valid entries."

@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['MASK', 'PIXELS', 'TEACHER_LAYERS', 'DENSE_FEATURE', 'INSTANCE_NORM', 'NCE', 'HEAD', 'ROWS', 'ROW', 'FAMILIES',
-           'ROW_OPTIONS', 'M3I_METHODS', 'M3I_MIX', 'M3I_POSTER_TOP1', 'SEMANTIC_TARGETS', 'ALIASES', 'METHODS',
-           'SUPERVISED_BASELINE', 'FLOOR_METHOD', 'MASKING_PAIRS', 'FEATURE_PAIRS', 'M3I_ORDERINGS', 'TABLE_COLUMNS',
-           'Default', 'Row', 'TargetUse', 'Recipe', 'm3i_recipe', 'canonical_method', 'register_row', 'ModelConfig',
-           'Slot', 'make_slots', 'likelihood_name', 'RowHead', 'Pretrainer', 'methods_table', 'defaults_table']
+           'ROW_OPTIONS', 'ID_VARIANT_SETTINGS', 'VARIANT_TRAIN_KEYS', 'M3I_METHODS', 'M3I_MIX', 'M3I_POSTER_TOP1',
+           'SEMANTIC_TARGETS', 'ALIASES', 'METHODS', 'SUPERVISED_BASELINE', 'FLOOR_METHOD', 'MASKING_PAIRS',
+           'FEATURE_PAIRS', 'M3I_ORDERINGS', 'TABLE_COLUMNS', 'Default', 'Row', 'TargetUse', 'Recipe', 'm3i_recipe',
+           'canonical_method', 'register_row', 'ModelConfig', 'Slot', 'make_slots', 'likelihood_name', 'RowHead',
+           'Pretrainer', 'methods_table', 'defaults_table', 'variant_train_defaults']
 
 # %% ../nbs/07_methods.ipynb #dd38fa65
 import math
@@ -108,7 +109,9 @@ ROWS = [
     Row('instance_discrimination', 'Instance Discrimination', 'inter-view', 'MoCo, BYOL, Barlow Twins', 'view', 'other view',
         'global feature', 'negative samples / stop gradient / decorrelation', 'Boltzmann / Gaussian', 'EMA teacher',
         'projector head', 'info_nce',
-        {**NCE, 'id_variant': Default('moco', "ours: the poster lists MoCo ('moco'), BYOL ('byol') and Barlow Twins ('barlow')"),
+        {**NCE, 'id_variant': Default('moco', "ours: the poster lists MoCo ('moco'), BYOL ('byol') and Barlow Twins ('barlow'); "
+                                                 "'mocov3' is MoCo v3 exactly (nbs/07_methods, ID_VARIANT_SETTINGS); 'moco' stays the "
+                                                 "default until measured at CIFAR scale"),
          **HEAD, 'symmetric': Default(False, 'ours: one direction (MoCo v3 and BYOL swap the views and average: two student passes)')},
         aliases=('id',), poster_top1=83.0),
     Row('sim_pixel', 'Siamese Image Modeling (pixel)', 'inter-view', '-', 'masked view', 'other view', 'dense pixels',
@@ -123,6 +126,26 @@ ROWS = [
 ROW = {r.name: r for r in ROWS}
 FAMILIES = {'supervised': False, 'weakly-supervised': False, 'intra-view': True, 'inter-view': True}   # self-supervised?
 ROW_OPTIONS = sorted({k for r in ROWS for k in r.defaults})         # every option some row has
+
+# What an `id_variant` changes besides its likelihood (ID_VARIANTS), each setting with its source. A setting named like a
+# row option replaces the row's default (a --set still wins); `head` picks the projector head's MLPs (HEADS, 06_predictors);
+# `symmetric_sum` adds the two directions of a symmetric loss instead of averaging them; training settings
+# (VARIANT_TRAIN_KEYS) become the run's defaults when the method is this row alone (`variant_train_defaults`).
+ID_VARIANT_SETTINGS = {
+    'mocov3': {
+        'likelihood': Default(ID_VARIANTS['mocov3'], "MoCo v3 (moco/builder.py ctr_loss): CrossEntropy(q k^T / tau, arange(N)) * 2 tau, "
+                                                     "q and k l2-normalised, negatives the batch's other images (every process's)"),
+        'tau': Default(0.2, 'MoCo v3 (README, ViT recipe: --moco-t=.2; 1.0 for ResNet-50)'),
+        'symmetric': Default(True, 'MoCo v3 (builder.py forward: both views through the student and through the momentum encoder)'),
+        'symmetric_sum': Default(True, 'MoCo v3 (builder.py forward: loss = ctr(q1, k2) + ctr(q2, k1), summed, not averaged)'),
+        'head': Default('mocov3', "MoCo v3 (builder.py _build_mlp): projector 3 layers, predictor 2; Linear without bias + BN + ReLU "
+                                  "in the hidden layers, BN without affine parameters on the output; hidden width = the preset's "
+                                  "hidden_dim (MoCo v3: 4096 for output 256, which the imagenet-vitb preset has; toy 256 for 128, "
+                                  "cifar 512 / 1024 for 256, as every projector head here)"),
+        'ema_base': Default(0.99, 'MoCo v3 (main_moco.py: --moco-m 0.99, --moco-m-cos: cosine to 1 over training, as ema_momentum)'),
+    },
+}
+VARIANT_TRAIN_KEYS = ('ema_base',)     # settings of a run, not of the model: make_config takes them when no --set gives them
 
 # %% ../nbs/07_methods.ipynb #4aad4d0c
 @dataclass(frozen=True)
@@ -237,8 +260,13 @@ class ModelConfig:
         if key in scoped: return scoped[key]
         v = getattr(self, key, None)
         if v is not None: return v
+        variant = self.variant_settings(row) if key != 'id_variant' else {}
+        if key in variant: return variant[key].value
         if key not in row.defaults: raise KeyError(f'row {row.name!r} has no option {key!r}')
         return row.defaults[key].value
+    def variant_settings(self, row):
+        "The settings the row's chosen `id_variant` brings (ID_VARIANT_SETTINGS), {} for rows without one."
+        return ID_VARIANT_SETTINGS.get(self.option(row, 'id_variant'), {}) if 'id_variant' in row.defaults else {}
     def check_options(self):
         '''Refuse a row option that no row of the recipe has (it would be silently ignored), a bare option whose rows in
         the recipe have different defaults (say which row: `row.key=value`), a row-scoped option of another row, and
@@ -340,13 +368,15 @@ class RowHead(nn.Module):
     def __init__(self, row, cfg, enc_dim):
         super().__init__()
         self.row, self.cfg = row, cfg
-        opt = lambda key, neutral=None: cfg.option(row, key) if key in row.defaults else neutral   # options the row lacks stay neutral
+        variant = cfg.variant_settings(row)
+        opt = lambda key, neutral=None: cfg.option(row, key) if key in row.defaults or key in variant else neutral   # options the row lacks stay neutral
         target_enc, target_repr = _entry(TARGET_ENCODERS, row.target_encoder, 'target encoder'), _entry(TARGET_REPRS, row.target_repr, 'target representation')
         predictor = _entry(PREDICTORS, row.predictor, 'predictor')
         self.likelihood_name = likelihood_name(row, cfg)
         loss = _entry(LIKELIHOODS, self.likelihood_name, 'likelihood')
         target_data = _entry(TARGET_DATA, row.target_data, 'target data')
         self.target_layers, self.target_norm, self.symmetric = opt('target_layers', 1), opt('target_norm', 'layer'), opt('symmetric', False)
+        self.symmetric_sum = opt('symmetric_sum', False)      # MoCo v3 adds the two directions; symmetric=True alone averages them
         if self.symmetric and row.masked: raise ValueError(f'symmetric=True swaps the two views; {row.name} masks its input')
         out = loss.dim(opt) if loss.dim is not None else target_repr.dim(cfg, enc_dim)
         self.read_target, self.dense, self.uses_teacher = target_repr.read, predictor.dense, target_enc.build is None
@@ -434,10 +464,11 @@ class Pretrainer(nn.Module):
             key = use.row if len(self.recipe.uses) == 1 else f'{use.row}@{use.slot}'
             head, slot = self.heads[use.row], slots[use.slot]
             terms[key] = head(enc[use.slot], slot, self.teacher)
-            if head.symmetric:            # the same loss with the two views swapped (a second student pass), averaged
+            if head.symmetric:            # the same loss with the two views swapped (a second student pass), averaged (or summed)
                 v = slot.views
                 swapped = Slot(Views(v.target_view, v.input_view, v.target_geometry, v.input_geometry), None, slot.labels, slot.text)
-                terms[key] = (terms[key] + head(self.encoder(v.target_view), swapped, self.teacher)) / 2
+                terms[key] = terms[key] + head(self.encoder(v.target_view), swapped, self.teacher)
+                if not head.symmetric_sum: terms[key] = terms[key] / 2
             total = total + use.weight * terms[key]
         return dict(loss=total, terms=terms, features=enc['a'].global_feature.detach())
 
@@ -465,4 +496,14 @@ def defaults_table():
     lines = ['| method | option | default | source |', '|---|---|---|---|']
     for r in ROWS:
         for k, d in r.defaults.items(): lines.append(f'| {r.name} | {k} | {d.value} | {d.source} |')
+        if 'id_variant' in r.defaults:
+            for v, settings in ID_VARIANT_SETTINGS.items():
+                for k, d in settings.items(): lines.append(f'| {r.name} (id_variant={v}) | {k} | {d.value} | {d.source} |')
     return '\n'.join(lines)
+
+def variant_train_defaults(cfg):
+    "The run settings (VARIANT_TRAIN_KEYS) the chosen `id_variant` brings, when the method is one row with one (MoCo v3's EMA base)."
+    rows = [ROW[r] for r in cfg.recipe().rows]
+    if len(rows) != 1: return {}
+    settings = ModelConfig.variant_settings(cfg, rows[0])
+    return {k: settings[k].value for k in VARIANT_TRAIN_KEYS if k in settings}

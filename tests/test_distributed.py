@@ -39,7 +39,8 @@ def loss_and_grads(method, rank=0, world=1, ddp=False):
     return loss.item(), {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
 
 @pytest.mark.ddp
-@pytest.mark.parametrize('method', ['instance_discrimination', 'instance_discrimination+head_norm=batch', 'clip', 'sim_feature', 'm3i'])
+@pytest.mark.parametrize('method', ['instance_discrimination', 'instance_discrimination+head_norm=batch', 'instance_discrimination+id_variant=mocov3',
+                                    'clip', 'sim_feature', 'm3i'])
 def test_two_gloo_processes_match_one_process(method, tmp_path):
     single_loss, single_grads = loss_and_grads(method)
     sys.path.insert(0, str(HERE))
