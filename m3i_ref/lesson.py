@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from .data import make_shapes, WordTokenizer
 from .views import patchify, unpatchify, mosaic
-from .methods import ROW, ModelConfig, Pretrainer, make_slots
+from .methods import ROW, ModelConfig, Pretrainer, make_slots, FLOOR_METHOD, M3I_METHODS
 from .train import make_config, train, load_checkpoint, model_from_checkpoint, PRESETS
 from .evaluate import recipe_for, transfer_scores, label_key
 from .results import floors
@@ -72,7 +72,7 @@ def transfer_report(models, fractions=(0.01, 0.1), in_test=False, **recipe_chang
     {name: {fraction key: scores}} with the floors under 'floors', and prints a table. Tiny when `in_test`."""
     train_data, test_data, _, mean, std = lesson_data(*next(iter(models.values())).lesson_sizes)
     recipe = recipe_for('toy', **dict(dict(steps=10) if in_test else {}, **recipe_changes))
-    cfg = make_config('classification', 'toy', dict(train_size=len(train_data), test_size=len(test_data)))
+    cfg = make_config(FLOOR_METHOD, 'toy', dict(train_size=len(train_data), test_size=len(test_data)))
     out = {'floors': {label_key(f): floors(cfg, train_data, test_data, mean, std, ('knn_top1', 'linear_top1', 'finetune_top1'), f, recipe)
                       for f in fractions}}
     for name, model in models.items():
@@ -92,7 +92,7 @@ def transfer_report(models, fractions=(0.01, 0.1), in_test=False, **recipe_chang
     print('\n'.join(lines))
     return out
 
-def plot_floors(summaries, ax=None, highlight=('m3i', 'm3i_nomix')):
+def plot_floors(summaries, ax=None, highlight=tuple(M3I_METHODS)):
     """Each run's kNN as a bar (its value written at its end), with the floors of its data as vertical lines (raw pixels,
     random init, chance); the legend sits outside the axes, so it never covers a bar."""
     ax = ax or plt.subplots(figsize=(6, 0.3 * len(summaries) + 1))[1]
