@@ -74,6 +74,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'm3i_ref.config.check_range': ('config.html#check_range', 'm3i_ref/config.py'),
                                 'm3i_ref.config.make_config': ('config.html#make_config', 'm3i_ref/config.py'),
                                 'm3i_ref.config.model_config': ('config.html#model_config', 'm3i_ref/config.py'),
+                                'm3i_ref.config.run_settings': ('config.html#run_settings', 'm3i_ref/config.py'),
                                 'm3i_ref.config.validate': ('config.html#validate', 'm3i_ref/config.py')},
             'm3i_ref.convnet': { 'm3i_ref.convnet.ConvBlock': ('convnet.html#convblock', 'm3i_ref/convnet.py'),
                                  'm3i_ref.convnet.ConvBlock.__init__': ('convnet.html#convblock.__init__', 'm3i_ref/convnet.py'),

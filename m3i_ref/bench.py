@@ -19,9 +19,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from .data import atomic_save, make_shapes, WordTokenizer, load_dataset, DATASETS
-from .methods import (METHODS, Pretrainer, make_slots, ROW, ROW_OPTIONS, M3I_POSTER_TOP1, M3I_METHODS, FAMILIES, FLOOR_METHOD,
+from .methods import (METHODS, Pretrainer, make_slots, ROW, M3I_POSTER_TOP1, M3I_METHODS, FAMILIES, FLOOR_METHOD,
                              SUPERVISED_BASELINE, MASKING_PAIRS, FEATURE_PAIRS, M3I_ORDERINGS, m3i_recipe)
 from .train import make_config, train, load_data, model_config
+from .config import run_settings
 from .results import spearman, verdict_of, paired_stats, VERDICT_RULE, FLOORS, FLOOR_NAMES, floors, date_span, machine_span, markdown_table
 from .evaluate import extract_features, knn_accuracy, linear_probe, transfer_scores, balanced_subset, label_key
 from .likelihoods import mse_loss, cosine_loss
@@ -86,7 +87,7 @@ def add_transfer(res, out_dir, labels, recipe=None, train_data=None, test_data=N
     res.setdefault('transfer', {})
     for f in labels:
         key = label_key(f)
-        fl = floors(cfg, train_data, test_data, mean, std, [m for m in TRANSFER_METRICS if m != 'finetune_top1' or recipe], f, recipe)
+        fl = floors(cfg, train_data, test_data, mean, std, None, f, recipe)
         t = fl[name] if name in FLOORS else transfer_scores(encoder, train_data, test_data, mean, std, f, recipe, cfg.seed, knn_k=cfg.knn_k, knn_t=cfg.knn_t)
         for m in TRANSFER_METRICS: res[f'{m}@{key}'] = t.get(m)
         res['transfer'][key] = dict(fraction=f, seed=cfg.seed, subset=fl['subset'], recipe=None if recipe is None else asdict(recipe),
@@ -100,7 +101,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
     out = Path(out_dir) / 'runs' / f'{name}.json'
     seen = 0 if name in FLOORS else images
     if name in FLOORS:                                 # floors train nothing: row options (bare or row.key) do not apply
-        overrides = {k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS and '.' not in k}
+        overrides = run_settings(overrides)
     cfg = make_config(FLOOR_METHOD if name in FLOORS else name, preset,
                       dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
     if out.exists():

@@ -211,14 +211,14 @@ def add_bench_parser(sub):
     q.add_argument('--data-root'); q.add_argument('--preset', default='cifar-cpu')
     q.add_argument('--images', type=int, help="images seen per run (default: the preset's own length, e.g. toy 64,000; else 100,000)")
     q.add_argument('--runs', help='comma-separated subset (default: floors + all 16)')
-    q.add_argument('--out', help='result folder (default: docs/results/<images/1000>k, one folder per budget)')
+    q.add_argument('--out', help='result folder (default: docs/results/<dataset>/<images/1000>k/seed<seed>, the results layout)')
     q.add_argument('--set', action='append', metavar='KEY=VALUE'); _add_download_option(q)
     _add_transfer_options(q)
     q.set_defaults(func=cmd_bench_quality)
     s = bs.add_parser('speed', help='training-step throughput of every run and plain-PyTorch equivalents')
     s.add_argument('--preset', default='cifar-cpu'); s.add_argument('--batch-size', type=int, default=64)
     s.add_argument('--steps', type=int, default=5); s.add_argument('--device'); s.add_argument('--bf16', action='store_true')
-    s.add_argument('--compile', action='store_true'); s.add_argument('--methods'); s.add_argument('--out', default='docs/results')
+    s.add_argument('--compile', action='store_true'); s.add_argument('--methods'); s.add_argument('--out', default='docs/results/speed')
     s.set_defaults(func=cmd_bench_speed)
     g = bs.add_parser('budgets', help='the results of several `bench quality` folders (one budget each) side by side')
     g.add_argument('folders', nargs='+', help='folders written by `bench quality --out`'); g.add_argument('--out', default='docs/results')
@@ -248,6 +248,8 @@ def _folder_command(args, held):
 def cmd_bench_quality(args):
     from m3i_ref.bench import FLOORS, QUALITY_RUNS, quality_run, quality_report, preset_images, read_runs
     from m3i_ref.train import make_config
+    from m3i_ref.config import run_settings
+    from m3i_ref.methods import FLOOR_METHOD
     overrides = _parse_sets(args.set)
     if args.data_root: overrides['data_root'] = args.data_root
     if args.download: overrides['download'] = 'true'
@@ -258,7 +260,8 @@ def cmd_bench_quality(args):
         if r not in FLOORS: make_config(r, args.preset, overrides)
     labels, recipe = _transfer_args(args, preset=args.preset)
     images = args.images or preset_images(args.preset) or 100_000
-    out = args.out or ('docs/results/shapes/64k/seed0' if args.preset == 'toy' and not args.images else f'docs/results/{images // 1000}k')
+    where = make_config(FLOOR_METHOD, args.preset, run_settings(overrides))     # the dataset and seed the folder is named by
+    out = args.out or f'docs/results/{where.dataset}/{images // 1000}k/seed{where.seed}'
     read_runs(out)                                                     # a damaged or stray result fails now, naming its file
     for r in runs:
         res = quality_run(r, out, args.preset, images, overrides, labels=labels, recipe=recipe)

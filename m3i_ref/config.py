@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_NOTES', 'TRAIN_NOTES', 'PRESET_ALIASES', 'RANGES', 'TrainConfig', 'model_config',
-           'make_config', 'Range', 'check_range', 'validate']
+           'run_settings', 'make_config', 'Range', 'check_range', 'validate']
 
 # %% ../nbs/11a_config.ipynb #80fc1c6f
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
-from .methods import ModelConfig, canonical_method, ROW, variant_train_defaults
+from .methods import ModelConfig, canonical_method, ROW, ROW_OPTIONS, variant_train_defaults
 from .likelihoods import ID_VARIANTS
 from .convnet import ENCODERS
 from .data import DATASETS, CIFAR_DATASETS, SHAPES_DEFAULT, shape_nuisances
@@ -126,6 +126,10 @@ def _convert(key, value, typ):
 
 _TYPES = {f.name: f.type for f in fields(TrainConfig)}
 _NONE_OK = {f.name for f in fields(TrainConfig) if f.default is None} | {'ema_base'}   # 'none' / 'auto': the row default / budget rule
+
+def run_settings(overrides):
+    "The keys of `overrides` that set the run rather than a row (row options, bare or `row.key`, dropped): what the floors and shared data are made under."
+    return {k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS and '.' not in k}
 
 def make_config(method='m3i', preset='toy', overrides=None):
     "A `TrainConfig` from a method, a preset and `key=value` overrides; unknown names and bad values fail early and say what is valid."

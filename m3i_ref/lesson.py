@@ -73,8 +73,7 @@ def transfer_report(models, fractions=(0.01, 0.1), in_test=False, **recipe_chang
     train_data, test_data, _, mean, std = lesson_data(*next(iter(models.values())).lesson_sizes)
     recipe = recipe_for('toy', **dict(dict(steps=10) if in_test else {}, **recipe_changes))
     cfg = make_config(FLOOR_METHOD, 'toy', dict(train_size=len(train_data), test_size=len(test_data)))
-    out = {'floors': {label_key(f): floors(cfg, train_data, test_data, mean, std, ('knn_top1', 'linear_top1', 'finetune_top1'), f, recipe)
-                      for f in fractions}}
+    out = {'floors': {label_key(f): floors(cfg, train_data, test_data, mean, std, None, f, recipe) for f in fractions}}
     for name, model in models.items():
         out[name] = {label_key(f): transfer_scores(model.encoder, train_data, test_data, mean, std, f, recipe, cfg.seed) for f in fractions}
     keys = [label_key(f) for f in fractions]

@@ -17,6 +17,7 @@ from .data import atomic_save, WordTokenizer, ImageData
 from .views import ViewConfig
 from .methods import ModelConfig, ROW, ROW_OPTIONS, M3I_METHODS, FLOOR_METHOD, canonical_method, make_slots
 from .results import verdict_of, VERDICT_RULE, floors, date_span, machine_span, markdown_table
+from .config import run_settings
 from .train import (make_config, train, load_data, load_checkpoint, model_from_checkpoint, evaluate_encoder, total_steps,
                            batch_indices, step_generator, score_line, finite_json, encoder_weights, build_run)
 from .distributed import is_main_process, is_distributed
@@ -209,17 +210,16 @@ METRICS = {'knn_top1': 'kNN', 'linear_top1': 'linear', 'finetune_top1': 'fine-tu
 
 def floor_results(preset, data, seed=0, finetune_epochs=0, overrides=None):
     "The floors of every metric under the pipeline protocol (`results.floors`): kNN, linear probe and the short fine-tuning."
-    cfg = make_config(FLOOR_METHOD, preset, dict({k: v for k, v in (overrides or {}).items() if k not in ROW_OPTIONS and '.' not in k}, seed=seed))
+    cfg = make_config(FLOOR_METHOD, preset, dict(run_settings(overrides), seed=seed))
     train_data, test_data = data
-    return floors(cfg, train_data, test_data, *train_data.mean_std(), [m for m in METRICS if m != 'finetune_top1' or finetune_epochs],
-                  finetune_epochs=finetune_epochs)
+    return floors(cfg, train_data, test_data, *train_data.mean_std(), None, finetune_epochs=finetune_epochs)
 
 def pipeline_bench(out_dir, preset='toy', images=None, seeds=(0,), names=BENCH_PIPELINES, overrides=None, finetune_epochs=None):
     "Every pipeline in `names` and the floors, for each seed, at the same total budget; resumable (finished stages are read back)."
     out_dir, ft = Path(out_dir), FINETUNE_EPOCHS.get(preset, 1) if finetune_epochs is None else finetune_epochs
     for seed in seeds:
         ov = dict(overrides or {}, seed=seed)
-        data = load_data(make_config(FLOOR_METHOD, preset, {k: v for k, v in ov.items() if k not in ROW_OPTIONS and '.' not in k}))
+        data = load_data(make_config(FLOOR_METHOD, preset, run_settings(ov)))
         floors_file = out_dir / f'seed{seed}' / 'floors.json'
         if not floors_file.exists(): atomic_save(finite_json(floor_results(preset, data, seed, ft, overrides)), floors_file)
         for name in names:

@@ -126,14 +126,16 @@ def _measure_floors(cfg, train, test, mean, std, metrics, fraction, recipe, fine
 def floors(cfg, train, test, mean, std, metrics=('knn_top1',), fraction=None, recipe=None, finetune_epochs=0, linear_epochs=100,
            device='cpu', cache=True):
     """`{floor: {metric: top-1}}` for every floor in `FLOORS` under one protocol, on the same data as the run it stands next
-    to: `metrics` from `FLOOR_METRICS`; all the labels, or (`fraction`) the class-balanced subset `balanced_subset(labels,
+    to: `metrics` from `FLOOR_METRICS` (None: every metric the protocol has, fine-tuning only with a recipe or epochs); all the labels, or (`fraction`) the class-balanced subset `balanced_subset(labels,
     fraction, cfg.seed)`, whose fingerprint is added as `subset`; fine-tuning from scratch with `recipe` on the subset, or
     for `finetune_epochs` on all labels (`evaluate.finetune`); the linear probe for `linear_epochs`, seeded by `cfg.seed`.
     In-memory data only (None otherwise). Cached on disk; a damaged cache file is recomputed."""
     if not (isinstance(train, ImageData) and isinstance(test, ImageData)): return None
+    finetunes = recipe if fraction is not None else finetune_epochs           # the protocol fine-tunes
+    if metrics is None: metrics = [m for m in FLOOR_METRICS if m != 'finetune_top1' or finetunes]
     bad = [m for m in metrics if m not in FLOOR_METRICS]
     if bad: raise ValueError(f'unknown floor metric(s) {bad}: choose from {list(FLOOR_METRICS)}')
-    if 'finetune_top1' in metrics and not (recipe if fraction is not None else finetune_epochs):
+    if 'finetune_top1' in metrics and not finetunes:
         raise ValueError('the fine-tuning floor (from scratch) needs the runs\' protocol: a recipe with a label fraction, or finetune_epochs')
     path = _floors_path(cfg, train, test, fraction, recipe, finetune_epochs, linear_epochs)
     out = {}
