@@ -286,6 +286,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                     'm3i_ref/methods.py'),
                                  'm3i_ref.methods.Slot': ('methods.html#slot', 'm3i_ref/methods.py'),
                                  'm3i_ref.methods.TargetUse': ('methods.html#targetuse', 'm3i_ref/methods.py'),
+                                 'm3i_ref.methods.Variant': ('methods.html#variant', 'm3i_ref/methods.py'),
                                  'm3i_ref.methods._entry': ('methods.html#_entry', 'm3i_ref/methods.py'),
                                  'm3i_ref.methods._target_view': ('methods.html#_target_view', 'm3i_ref/methods.py'),
                                  'm3i_ref.methods.canonical_method': ('methods.html#canonical_method', 'm3i_ref/methods.py'),

@@ -10,8 +10,7 @@ __all__ = ['MODEL_KEYS', 'PRESETS', 'PRESET_NOTES', 'TRAIN_NOTES', 'PRESET_ALIAS
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
-from .methods import ModelConfig, canonical_method, ROW, ROW_OPTIONS, variant_train_defaults
-from .likelihoods import ID_VARIANTS
+from .methods import ModelConfig, canonical_method, ROW, ROW_OPTIONS, VARIANTS, VARIANT_OPTIONS, variant_train_defaults
 from .convnet import ENCODERS
 from .data import DATASETS, CIFAR_DATASETS, SHAPES_DEFAULT, shape_nuisances
 from .distributed import world_size
@@ -222,8 +221,10 @@ def validate(cfg):
     shape_nuisances(cfg.shapes)                    # a design name or nuisance names, else an error naming the choices
     if cfg.batch_size % (world_size() * cfg.accum_steps):
         raise ValueError(f'batch_size={cfg.batch_size} must divide into {world_size()} processes x {cfg.accum_steps} accumulation steps')
-    if cfg.id_variant not in (None, *ID_VARIANTS):
-        raise ValueError(f"id_variant={cfg.id_variant!r}; choose 'moco', 'byol' or 'barlow' (the poster's), or 'mocov3' (MoCo v3 exactly)")
+    for option in VARIANT_OPTIONS:                 # a variant nobody has (which row takes it: check_options)
+        name = getattr(cfg, option)
+        if name is not None and (name not in VARIANTS or VARIANTS[name].option != option):
+            raise ValueError(f"{option}={name!r}; choose one of {[v for v, x in VARIANTS.items() if x.option == option]}")
     cfg.recipe()                                   # method, semantic and label_mix choices
     if (cfg.teacher == 'frozen') != bool(cfg.teacher_from):
         raise ValueError(f"teacher={cfg.teacher!r} with teacher_from={cfg.teacher_from!r}: a frozen teacher is loaded from an earlier run "

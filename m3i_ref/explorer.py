@@ -13,9 +13,9 @@ import torch
 from .views import INPUT_DATA, TARGET_DATA
 from .targets import TARGET_ENCODERS, TARGET_REPRS
 from .predictors import PREDICTORS
-from .likelihoods import LIKELIHOODS, ID_VARIANTS
+from .likelihoods import LIKELIHOODS
 from . import methods
-from .methods import Row, ROWS, ROW, MASK, ModelConfig, Pretrainer, make_slots
+from .methods import Default, Row, ROWS, ROW, MASK, VARIANTS, VARIANT_OPTIONS, ModelConfig, Pretrainer, make_slots
 
 # %% ../nbs/07a_explorer.ipynb #ad91bbb4
 COLUMNS = {    # field of `Row` -> (the poster's column, its registry: what the code can run)
@@ -43,15 +43,15 @@ def compose_row(input_data='masked view', target_data='same view', target_encode
     defaults = {}
     for r in near:                                     # the nearest row's options first, then what others add
         for k, d in r.defaults.items():
-            if k != 'id_variant': defaults.setdefault(k, d)        # it would swap the loss chosen here for another
+            if k not in VARIANT_OPTIONS: defaults.setdefault(k, d)        # a variant would swap the loss chosen here for another
     if INPUT_DATA[input_data]: defaults.setdefault('mask_ratio', MASK['mask_ratio'])
     same_loss = next(r for r in near if r.loss == loss) if any(r.loss == loss for r in ROWS) else near[0]
     return Row(name, f'composed: {input_data} -> {target_repr} of the {target_data}', FAMILY_OF[target_data], '-',
                regularizer=same_loss.regularizer, form=same_loss.form, defaults=defaults, **choice)
 
 def losses_of(row):
-    "The losses a row can take: its own, and for instance discrimination each variant (`id_variant`: MoCo, BYOL, Barlow Twins)."
-    return {row.loss} | (set(ID_VARIANTS.values()) if 'id_variant' in row.defaults else set())
+    "The losses a row can take: its own, and each of its variants' (`VARIANTS`: MoCo, BYOL, Barlow Twins, MoCo v3, ...)."
+    return {row.loss} | {v.settings['likelihood'].value for v in VARIANTS.values() if row.name in v.rows and 'likelihood' in v.settings}
 
 def _same(r, choice):
     return all(getattr(r, k) == v for k, v in choice.items() if k != 'loss') and choice['loss'] in losses_of(r)
@@ -64,7 +64,8 @@ def describe(row):
     "One line: which published method these choices are, or that they are new."
     same = matching_rows(row)
     if not same: return 'not explored before: no row of the table makes these six choices'
-    variant = lambda r: next((f" with id_variant={v!r}" for v, l in ID_VARIANTS.items() if l == row.loss and l != r.loss), '')
+    variant = lambda r: next((f" with {x.option}={v!r}" for v, x in VARIANTS.items() if r.name in x.rows
+                              and x.settings.get('likelihood', Default(r.loss, '')).value == row.loss != r.loss), '')
     return 'this is ' + ' and '.join(f"{r.title}{variant(r)} (row {r.name!r}; typical work: {r.typical_work})" for r in same)
 
 # %% ../nbs/07a_explorer.ipynb #090edf0b

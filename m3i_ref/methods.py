@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['MASK', 'PIXELS', 'TEACHER_LAYERS', 'DENSE_FEATURE', 'INSTANCE_NORM', 'NCE', 'HEAD', 'ROWS', 'ROW', 'FAMILIES',
-           'ROW_OPTIONS', 'ID_VARIANT_SETTINGS', 'VARIANT_TRAIN_KEYS', 'M3I_METHODS', 'M3I_MIX', 'M3I_POSTER_TOP1',
-           'SEMANTIC_TARGETS', 'ALIASES', 'METHODS', 'SUPERVISED_BASELINE', 'FLOOR_METHOD', 'MASKING_PAIRS',
-           'FEATURE_PAIRS', 'M3I_ORDERINGS', 'TABLE_COLUMNS', 'Default', 'Row', 'TargetUse', 'Recipe', 'm3i_recipe',
-           'canonical_method', 'register_row', 'ModelConfig', 'Slot', 'make_slots', 'likelihood_name', 'RowHead',
-           'Pretrainer', 'methods_table', 'defaults_table', 'variant_train_defaults']
+           'ROW_OPTIONS', 'VARIANT_OPTIONS', 'VARIANTS', 'VARIANT_TRAIN_KEYS', 'M3I_METHODS', 'M3I_MIX',
+           'M3I_POSTER_TOP1', 'SEMANTIC_TARGETS', 'ALIASES', 'METHODS', 'SUPERVISED_BASELINE', 'FLOOR_METHOD',
+           'MASKING_PAIRS', 'FEATURE_PAIRS', 'M3I_ORDERINGS', 'TABLE_COLUMNS', 'Default', 'Row', 'Variant', 'TargetUse',
+           'Recipe', 'm3i_recipe', 'canonical_method', 'register_row', 'ModelConfig', 'Slot', 'make_slots',
+           'likelihood_name', 'RowHead', 'Pretrainer', 'methods_table', 'defaults_table', 'variant_train_defaults']
 
 # %% ../nbs/07_methods.ipynb #dd38fa65
 import math
@@ -17,7 +17,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .likelihoods import LIKELIHOODS, ID_VARIANTS, lookup
+from .likelihoods import LIKELIHOODS, lookup
 from .views import (ViewConfig, Views, make_views, sample_view_params, block_mask, visible_indices, masked_indices, mosaic, split_tokens,
                            INPUT_DATA, TARGET_DATA)
 from .vit import ViT, EncoderOutput
@@ -93,10 +93,12 @@ ROWS = [
          'dino_head': Default('plain', "ours: an MLP to the prototypes ('bottleneck': DINO's l2-normalised bottleneck and unit prototypes)")}, poster_top1=77.1),
     Row('mim_pixel', 'Masked Image Modeling (pixel)', 'intra-view', 'MAE', 'masked view', 'same view', 'dense pixels',
         '-', 'Gaussian', 'patchify', 'dense decoder', 'mse',
-        {**MASK, **PIXELS, 'loss_on': Default('masked', 'MAE (loss on masked patches)')}, aliases=('mae',), poster_top1=83.1),
+        {**MASK, **PIXELS, 'loss_on': Default('masked', 'MAE (loss on masked patches)'),
+         'mim_variant': Default('mae', "MAE: the row's own settings (VARIANTS)")}, aliases=('mae',), poster_top1=83.1),
     Row('mim_feature', 'Masked Image Modeling (feature)', 'intra-view', 'data2vec, MILAN, BEiT, BEiT v2', 'masked view',
         'same view', 'dense feature', 'stop gradient', 'Gaussian', 'EMA teacher', 'dense decoder', 'unigrad',
-        {**MASK, **DENSE_FEATURE, **INSTANCE_NORM}, aliases=('mim_feat',), poster_top1=83.3),
+        {**MASK, **DENSE_FEATURE, **INSTANCE_NORM, 'mim_variant': Default('siameseim', "SiameseIM code: the row's own settings (VARIANTS)")},
+        aliases=('mim_feat',), poster_top1=83.3),
     Row('mim_global', 'Masked Image Modeling (global)', 'intra-view', '-', 'masked view', 'same view', 'global feature',
         'stop gradient', 'Gaussian', 'EMA teacher', 'projector head', 'cosine', {**MASK, **HEAD}, poster_top1=83.2),
     Row('novel_view_synthesis', 'Novel View Synthesis', 'inter-view', '-', 'view', 'other view', 'dense pixels',
@@ -110,7 +112,7 @@ ROWS = [
         'global feature', 'negative samples / stop gradient / decorrelation', 'Boltzmann / Gaussian', 'EMA teacher',
         'projector head', 'info_nce',
         {**NCE, 'id_variant': Default('moco', "ours: the poster lists MoCo ('moco'), BYOL ('byol') and Barlow Twins ('barlow'); "
-                                                 "'mocov3' is MoCo v3 exactly (nbs/07_methods, ID_VARIANT_SETTINGS); 'moco' stays the "
+                                                 "'mocov3' is MoCo v3 exactly (nbs/07_methods, VARIANTS); 'moco' stays the "
                                                  "default until measured at CIFAR scale"),
          **HEAD, 'symmetric': Default(False, 'ours: one direction (MoCo v3 and BYOL swap the views and average: two student passes)')},
         aliases=('id',), poster_top1=83.0),
@@ -120,20 +122,33 @@ ROWS = [
         'dense feature', 'stop gradient', 'Gaussian', 'EMA teacher', 'dense decoder', 'unigrad',
         {**MASK, **DENSE_FEATURE, **INSTANCE_NORM}, aliases=('siameseim', 'sim_feat'), poster_top1=83.7),
     Row('sim_global', 'Siamese Image Modeling (global)', 'inter-view', 'MSN', 'masked view', 'other view', 'global feature',
-        'negative samples', 'Boltzmann', 'EMA teacher', 'projector head', 'info_nce', {**MASK, **NCE, **HEAD},
+        'negative samples', 'Boltzmann', 'EMA teacher', 'projector head', 'info_nce',
+        {**MASK, **NCE, **HEAD, 'id_variant': Default('moco', "the poster's row (l), instance discrimination on a masked view: MoCo-style InfoNCE (VARIANTS)")},
         aliases=('id_mask', 'instance_discrimination_mask'), poster_top1=82.9),
 ]
 ROW = {r.name: r for r in ROWS}
 FAMILIES = {'supervised': False, 'weakly-supervised': False, 'intra-view': True, 'inter-view': True}   # self-supervised?
 ROW_OPTIONS = sorted({k for r in ROWS for k in r.defaults})         # every option some row has
 
-# What an `id_variant` changes besides its likelihood (ID_VARIANTS), each setting with its source. A setting named like a
-# row option replaces the row's default (a --set still wins); `head` picks the projector head's MLPs (HEADS, 06_predictors);
-# `symmetric_sum` adds the two directions of a symmetric loss instead of averaging them; training settings
+@dataclass(frozen=True)
+class Variant:
+    "A named recipe of a row (a published method): the option that picks it, the rows it applies to, and what it changes, each setting with its source."
+    option: str                  # the row option that selects it: 'id_variant' or 'mim_variant'
+    rows: tuple                  # the rows it applies to
+    settings: dict = field(default_factory=dict)
+
+VARIANT_OPTIONS = ('id_variant', 'mim_variant')
+# What a variant changes, each setting with its source. `likelihood` names the row's loss entry (LIKELIHOODS, 00); a setting
+# named like a row option replaces the row's default (a --set still wins); `head` picks the projector head's MLPs (HEADS,
+# 06_predictors); `symmetric_sum` adds the two directions of a symmetric loss instead of averaging them; training settings
 # (VARIANT_TRAIN_KEYS) become the run's defaults when the method is this row alone (`variant_train_defaults`).
-ID_VARIANT_SETTINGS = {
-    'mocov3': {
-        'likelihood': Default(ID_VARIANTS['mocov3'], "MoCo v3 (moco/builder.py ctr_loss): CrossEntropy(q k^T / tau, arange(N)) * 2 tau, "
+VARIANTS = {
+    'moco': Variant('id_variant', ('instance_discrimination', 'sim_global'), {
+        'likelihood': Default('info_nce', 'MoCo (InfoNCE over the batch, cosine similarity); one direction (ours)')}),
+    'byol': Variant('id_variant', ('instance_discrimination',), {'likelihood': Default('cosine', 'BYOL (2 - 2 cos, stop gradient)')}),
+    'barlow': Variant('id_variant', ('instance_discrimination',), {'likelihood': Default('barlow', 'Barlow Twins (cross-correlation to the identity)')}),
+    'mocov3': Variant('id_variant', ('instance_discrimination',), {
+        'likelihood': Default('mocov3_ctr', "MoCo v3 (moco/builder.py ctr_loss): CrossEntropy(q k^T / tau, arange(N)) * 2 tau, "
                                                      "q and k l2-normalised, negatives the batch's other images (every process's)"),
         'tau': Default(0.2, 'MoCo v3 (README, ViT recipe: --moco-t=.2; 1.0 for ResNet-50)'),
         'symmetric': Default(True, 'MoCo v3 (builder.py forward: both views through the student and through the momentum encoder)'),
@@ -143,7 +158,9 @@ ID_VARIANT_SETTINGS = {
                                   "hidden_dim (MoCo v3: 4096 for output 256, which the imagenet-vitb preset has; toy 256 for 128, "
                                   "cifar 512 / 1024 for 256, as every projector head here)"),
         'ema_base': Default(0.99, 'MoCo v3 (main_moco.py: --moco-m 0.99, --moco-m-cos: cosine to 1 over training, as ema_momentum)'),
-    },
+    }),
+    'mae': Variant('mim_variant', ('mim_pixel',), {}),
+    'siameseim': Variant('mim_variant', ('mim_feature',), {}),
 }
 VARIANT_TRAIN_KEYS = ('ema_base',)     # settings of a run, not of the model: make_config takes them when no --set gives them
 
@@ -236,6 +253,7 @@ class ModelConfig:
     neg_weight: float = None
     tau: float = None
     id_variant: str = None
+    mim_variant: str = None
     prototypes: int = None
     target_layers: int = None
     target_norm: str = None
@@ -260,13 +278,19 @@ class ModelConfig:
         if key in scoped: return scoped[key]
         v = getattr(self, key, None)
         if v is not None: return v
-        variant = self.variant_settings(row) if key != 'id_variant' else {}
+        variant = self.variant_settings(row) if key not in VARIANT_OPTIONS else {}
         if key in variant: return variant[key].value
         if key not in row.defaults: raise KeyError(f'row {row.name!r} has no option {key!r}')
         return row.defaults[key].value
     def variant_settings(self, row):
-        "The settings the row's chosen `id_variant` brings (ID_VARIANT_SETTINGS), {} for rows without one."
-        return ID_VARIANT_SETTINGS.get(self.option(row, 'id_variant'), {}) if 'id_variant' in row.defaults else {}
+        "The settings the row's chosen variant (`id_variant`, `mim_variant`) brings (VARIANTS), {} for rows without one."
+        option = next((o for o in VARIANT_OPTIONS if o in row.defaults), None)
+        if option is None: return {}
+        name = self.option(row, option)
+        valid = list(dict.fromkeys([row.defaults[option].value] + [v for v, x in VARIANTS.items() if row.name in x.rows]))   # a copied row keeps its default
+        if name not in VARIANTS or name not in valid:
+            raise ValueError(f'{option}={name!r} does not apply to {row.name}; choose one of {valid}')
+        return VARIANTS[name].settings
     def check_options(self):
         '''Refuse a row option that no row of the recipe has (it would be silently ignored), a bare option whose rows in
         the recipe have different defaults (say which row: `row.key=value`), a row-scoped option of another row, and
@@ -279,6 +303,7 @@ class ModelConfig:
                                        f"(what image a hides, image b shows), so which patches each row sees is set by mix_ratio (the share of patches that show image b; now {self.mix_ratio}), "
                                        f"and mask_ratio is never read; use --set mix_ratio=...")
         rows = [ROW[r] for r in names]
+        for r in rows: self.variant_settings(r)        # a variant of another row, or none at all: refused here, by name
         for key in ROW_OPTIONS:
             value = getattr(self, key, None)
             if value is None: continue
@@ -360,8 +385,8 @@ def _entry(registry, key, column):
     return lookup(registry, key, column)
 
 def likelihood_name(row, cfg):
-    "The likelihood entry a row uses: its `loss`, or the one its `id_variant` option names (MoCo, BYOL, Barlow Twins)."
-    return ID_VARIANTS[cfg.option(row, 'id_variant')] if 'id_variant' in row.defaults else row.loss
+    "The likelihood entry a row uses: its `loss`, or the one its chosen variant names (MoCo, BYOL, Barlow Twins, MoCo v3, ...)."
+    return cfg.variant_settings(row).get('likelihood', Default(row.loss, '')).value
 
 class RowHead(nn.Module):
     "Target encoder f_phi, predictor f_psi and likelihood P-hat of one row, each built by name from its column's registry."
@@ -496,13 +521,13 @@ def defaults_table():
     lines = ['| method | option | default | source |', '|---|---|---|---|']
     for r in ROWS:
         for k, d in r.defaults.items(): lines.append(f'| {r.name} | {k} | {d.value} | {d.source} |')
-        if 'id_variant' in r.defaults:
-            for v, settings in ID_VARIANT_SETTINGS.items():
-                for k, d in settings.items(): lines.append(f'| {r.name} (id_variant={v}) | {k} | {d.value} | {d.source} |')
+        for v, variant in VARIANTS.items():
+            if r.name in variant.rows:
+                for k, d in variant.settings.items(): lines.append(f'| {r.name} ({variant.option}={v}) | {k} | {d.value} | {d.source} |')
     return '\n'.join(lines)
 
 def variant_train_defaults(cfg):
-    "The run settings (VARIANT_TRAIN_KEYS) the chosen `id_variant` brings, when the method is one row with one (MoCo v3's EMA base)."
+    "The run settings (VARIANT_TRAIN_KEYS) the chosen variant brings, when the method is one row with one (MoCo v3's EMA base)."
     rows = [ROW[r] for r in cfg.recipe().rows]
     if len(rows) != 1: return {}
     settings = ModelConfig.variant_settings(cfg, rows[0])

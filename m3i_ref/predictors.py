@@ -106,7 +106,7 @@ PROJECTORS = {                                                    # the projecto
     'plain': lambda cfg, enc_dim, out, norm: mlp(enc_dim, cfg.hidden_dim, out, 3, norm),
     'bottleneck': lambda cfg, enc_dim, out, norm: DinoHead(enc_dim, cfg.hidden_dim, out, norm=norm)}
 
-HEADS = {   # (projector, predictor) of a projector head, by its `head` setting (an `id_variant` may set it: ID_VARIANT_SETTINGS, 07_methods)
+HEADS = {   # (projector, predictor) of a projector head, by its `head` setting (a variant may set it: VARIANTS, 07_methods)
     'plain': lambda cfg, enc_dim, out, norm, kind, with_predictor: (
         PROJECTORS[kind](cfg, enc_dim, out, norm), mlp(out, cfg.hidden_dim, out, 2, norm) if with_predictor else None),
     # MoCo v3: 3-layer projector, 2-layer predictor, hidden width cfg.hidden_dim (MoCo v3: 4096 = the imagenet-vitb preset)

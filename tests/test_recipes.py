@@ -4,7 +4,7 @@ loss function under test."""
 import pytest
 import torch
 import torch.nn as nn
-from m3i_ref.methods import ModelConfig, Pretrainer, make_slots, Slot, defaults_table, ID_VARIANT_SETTINGS, ROW
+from m3i_ref.methods import ModelConfig, Pretrainer, make_slots, Slot, defaults_table, VARIANTS, ROW
 from m3i_ref.views import Views
 from m3i_ref.predictors import BatchNorm
 
@@ -52,7 +52,7 @@ def test_mocov3_loss_equals_the_formula_by_hand(shapes):
     assert got.item() == pytest.approx(expected.item(), abs=1e-5)
     assert abs(got.item() - by_hand(model, slot, directions=1).item()) > 1e-3        # both directions count
     # the settings it runs with are MoCo v3's, from the registry
-    s = ID_VARIANT_SETTINGS['mocov3']
+    s = VARIANTS['mocov3'].settings
     assert s['tau'].value == TAU and s['symmetric'].value is True and s['symmetric_sum'].value is True and s['ema_base'].value == 0.99
 
 def test_mocov3_heads_are_the_official_mlps(shapes):
@@ -113,5 +113,5 @@ def test_mocov3_run_settings_and_listing():
     assert make_config(ROW_NAME, 'toy', {}).ema_base == 0.995 and make_config(ROW_NAME, 'toy', {}).id_variant is None
     assert make_config(ROW_NAME, 'toy', {}).option(ROW[ROW_NAME], 'id_variant') == 'moco'       # the row's default is kept
     table = defaults_table()
-    for key, d in ID_VARIANT_SETTINGS['mocov3'].items():
+    for key, d in VARIANTS['mocov3'].settings.items():
         assert f'| {ROW_NAME} (id_variant=mocov3) | {key} | {d.value} | {d.source} |' in table and d.source
