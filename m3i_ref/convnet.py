@@ -24,10 +24,12 @@ class ConvBlock(nn.Module):
         return x + y
 
 class ConvNet(nn.Module):
-    "Convolutional encoder with the ViT's contract. `keep` (B, Nk): the patches to encode; the others become a mask token (SimMIM)."
-    def __init__(self, img_size=32, patch=4, dim=64, depth=2, mlp_ratio=4.0, freeze_patch_embed=False):
+    """Convolutional encoder with the ViT's contract. `keep` (B, Nk): the patches to encode; the others become a mask token
+    (SimMIM) and only the kept positions are returned. `mask` (B, N), True = hidden: the same, with every position returned."""
+    def __init__(self, img_size=32, patch=4, dim=64, depth=2, mlp_ratio=4.0, freeze_patch_embed=False, mask_token=True):
         super().__init__()
         if img_size % patch: raise ValueError(f'image size {img_size} is not divisible by patch size {patch}')
+        if not mask_token: raise ValueError('the ConvNet always has its mask token: a convolution cannot drop patches')
         self.img_size, self.patch, self.dim, self.grid = img_size, patch, dim, img_size // patch
         self.num_patches = self.grid ** 2
         self.patch_embed = nn.Conv2d(3, dim, patch, patch)
@@ -42,12 +44,14 @@ class ConvNet(nn.Module):
         if name not in VIT_SIZES: raise ValueError(f'unknown size {name!r}; choose one of {list(VIT_SIZES)}')
         dim, depth, _ = VIT_SIZES[name]
         return cls(img_size, patch, dim, depth, **kwargs)
-    def forward(self, images, keep=None, return_attention=False, return_layers=False):
+    def forward(self, images, keep=None, return_attention=False, return_layers=False, mask=None):
         b = images.shape[0]
+        if keep is not None and mask is not None: raise ValueError('give keep or mask, not both')
         x = self.patch_embed(images)                                            # (B, D, g, g)
         positions = torch.arange(self.num_patches, device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
-        if keep is not None:                                                     # hidden patches -> the mask token
-            shown = torch.zeros(b, self.num_patches, dtype=torch.bool, device=x.device).scatter_(1, positions, True)
+        shown = None if mask is None else ~mask.to(x.device)
+        if keep is not None: shown = torch.zeros(b, self.num_patches, dtype=torch.bool, device=x.device).scatter_(1, positions, True)
+        if shown is not None:                                                    # hidden patches -> the mask token
             x = torch.where(shown.view(b, 1, self.grid, self.grid), x, self.mask_token.to(x.dtype))
         flat = lambda t: t.flatten(2).transpose(1, 2)                            # (B, N, D), row-major like the ViT
         pick = lambda t: torch.gather(t, 1, positions[..., None].expand(-1, -1, self.dim)) if keep is not None else t
@@ -62,7 +66,8 @@ class ConvNet(nn.Module):
 # %% ../nbs/03a_convnet.ipynb #7bae9509
 ENCODERS = {'vit': ViT, 'convnet': ConvNet}
 
-def make_encoder(name='vit', size='toy', img_size=32, patch=4, **kwargs):
-    "The encoder f_theta named `name` (a key of `ENCODERS`) at size `size`."
+def make_encoder(name='vit', size='toy', img_size=32, patch=4, mask_token=None, **kwargs):
+    """The encoder f_theta named `name` (a key of `ENCODERS`) at size `size`. `mask_token=True`: it can encode a hidden
+    patch as a learned mask token (`mask=`; the ViT has one only then, the ConvNet always); None: the encoder's own default."""
     if name not in ENCODERS: raise KeyError(f'unknown encoder {name!r}; choose one of {list(ENCODERS)}')
-    return ENCODERS[name].from_size(size, img_size, patch, **kwargs)
+    return ENCODERS[name].from_size(size, img_size, patch, **({} if mask_token is None else dict(mask_token=mask_token)), **kwargs)

@@ -50,8 +50,10 @@ def compose_row(input_data='masked view', target_data='same view', target_encode
                regularizer=same_loss.regularizer, form=same_loss.form, defaults=defaults, **choice)
 
 def losses_of(row):
-    "The losses a row can take: its own, and each of its variants' (`VARIANTS`: MoCo, BYOL, Barlow Twins, MoCo v3, ...)."
-    return {row.loss} | {v.settings['likelihood'].value for v in VARIANTS.values() if row.name in v.rows and 'likelihood' in v.settings}
+    """The losses a row can take: its own, and each of its variants' that changes no other column (`VARIANTS`: MoCo, BYOL,
+    Barlow Twins, MoCo v3, ...; SimMIM and data2vec also swap the predictor and the input mode, so they are other choices)."""
+    return {row.loss} | {v.settings['likelihood'].value for v in VARIANTS.values() if row.name in v.rows and 'likelihood' in v.settings
+                         and not {'predictor', 'input_mode'} & set(v.settings)}
 
 def _same(r, choice):
     return all(getattr(r, k) == v for k, v in choice.items() if k != 'loss') and choice['loss'] in losses_of(r)

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['DENSE_NEGATIVES', 'LIKELIHOODS', 'entropy', 'conditional_mi', 'variational_bound', 'gaussian_nll', 'mse_loss',
-           'cosine_loss', 'unigrad_loss', 'boltzmann_nll', 'info_nce', 'mocov3_ctr', 'dense_info_nce', 'DinoLikelihood',
-           'barlow_twins_loss', 'LikelihoodEntry', 'Likelihood', 'SoftmaxCrossEntropy', 'LearnedTemperatureInfoNCE',
-           'lookup']
+           'cosine_loss', 'unigrad_loss', 'l1_loss', 'smooth_l1_loss', 'boltzmann_nll', 'info_nce', 'mocov3_ctr',
+           'dense_info_nce', 'DinoLikelihood', 'barlow_twins_loss', 'LikelihoodEntry', 'Likelihood',
+           'SoftmaxCrossEntropy', 'LearnedTemperatureInfoNCE', 'lookup']
 
 # %% ../nbs/00_mutual_information.ipynb #0adde75c
 import math
@@ -71,6 +71,16 @@ def unigrad_loss(pred, target, neg_weight=0.02):
     corr = all_reduce_mean(target.T @ target / target.shape[0])       # C = E[t t^T], averaged over processes
     neg = ((pred @ corr) * pred).sum(-1).mean()
     return (pos + neg_weight * neg) / d
+
+# %% ../nbs/00_mutual_information.ipynb #72d52d62
+def l1_loss(pred, target, weight=None):
+    "Laplace likelihood as L1 (SimMIM): absolute error averaged over feature dims, then over tokens (or the tokens where `weight` is 1)."
+    return _masked_mean((_full(pred) - _full(target.detach())).abs().mean(-1), weight)
+
+def smooth_l1_loss(pred, target, beta=2.0, weight=None):
+    "Smooth L1 (data2vec): $d^2/(2\\beta)$ where $|d|<\\beta$, else $|d|-\\beta/2$, averaged like `mse_loss`: a Gaussian core, Laplace tails."
+    d = (_full(pred) - _full(target.detach())).abs()
+    return _masked_mean(torch.where(d < beta, 0.5 * d ** 2 / beta, d - 0.5 * beta).mean(-1), weight)
 
 # %% ../nbs/00_mutual_information.ipynb #98ddbcb6
 def boltzmann_nll(pred, candidates, target_index, tau=1.0, weight=None):
@@ -177,6 +187,8 @@ class LearnedTemperatureInfoNCE(nn.Module):
 
 LIKELIHOODS = {
     'mse': LikelihoodEntry(lambda opt, dim: Likelihood(mse_loss)),
+    'l1': LikelihoodEntry(lambda opt, dim: Likelihood(l1_loss)),                                  # SimMIM
+    'smooth_l1': LikelihoodEntry(lambda opt, dim: Likelihood(smooth_l1_loss, beta=opt('l1_beta'))),  # data2vec
     'unigrad': LikelihoodEntry(lambda opt, dim: Likelihood(unigrad_loss, neg_weight=opt('neg_weight'))),
     'cosine': LikelihoodEntry(lambda opt, dim: Likelihood(cosine_loss)),
     'barlow': LikelihoodEntry(lambda opt, dim: Likelihood(barlow_twins_loss)),

@@ -6,9 +6,10 @@
 __all__ = ['MASK', 'PIXELS', 'TEACHER_LAYERS', 'DENSE_FEATURE', 'INSTANCE_NORM', 'NCE', 'HEAD', 'ROWS', 'ROW', 'FAMILIES',
            'ROW_OPTIONS', 'VARIANT_OPTIONS', 'VARIANTS', 'VARIANT_TRAIN_KEYS', 'M3I_METHODS', 'M3I_MIX',
            'M3I_POSTER_TOP1', 'SEMANTIC_TARGETS', 'ALIASES', 'METHODS', 'SUPERVISED_BASELINE', 'FLOOR_METHOD',
-           'MASKING_PAIRS', 'FEATURE_PAIRS', 'M3I_ORDERINGS', 'TABLE_COLUMNS', 'Default', 'Row', 'Variant', 'TargetUse',
-           'Recipe', 'm3i_recipe', 'canonical_method', 'register_row', 'ModelConfig', 'Slot', 'make_slots',
-           'likelihood_name', 'RowHead', 'Pretrainer', 'methods_table', 'defaults_table', 'variant_train_defaults']
+           'MASKING_PAIRS', 'FEATURE_PAIRS', 'M3I_ORDERINGS', 'INPUT_MODES', 'DEFAULT_INPUT_MODE', 'TARGET_LAYER_RULES',
+           'TABLE_COLUMNS', 'Default', 'Row', 'Variant', 'TargetUse', 'Recipe', 'm3i_recipe', 'canonical_method',
+           'register_row', 'ModelConfig', 'Slot', 'make_slots', 'likelihood_name', 'InputMode', 'input_mode', 'RowHead',
+           'Pretrainer', 'methods_table', 'defaults_table', 'variant_train_defaults']
 
 # %% ../nbs/07_methods.ipynb #dd38fa65
 import math
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 from .likelihoods import LIKELIHOODS, lookup
 from .views import (ViewConfig, Views, make_views, sample_view_params, block_mask, visible_indices, masked_indices, mosaic, split_tokens,
                            INPUT_DATA, TARGET_DATA)
-from .vit import ViT, EncoderOutput
+from .vit import ViT, EncoderOutput, VIT_SIZES
 from .convnet import make_encoder
 from .targets import TEACHERS, TARGET_ENCODERS, TARGET_REPRS
 from .predictors import PREDICTORS, QUERIES
@@ -62,11 +63,12 @@ class Row:
 MASK = {'mask_ratio': Default(0.6, 'SiameseIM code: 118 of 196 patches, block-wise')}
 PIXELS = {'norm_pix': Default(True, 'MAE (norm_pix_loss)'), 'loss_on': Default('all', 'SiameseIM code (all target patches)')}
 TEACHER_LAYERS = {'target_layers': Default(1, "SiameseIM code (the teacher's last block; data2vec averages the top 6 of 12)"),
-                  'target_norm': Default('layer', "SiameseIM code (per token; data2vec: 'instance', per channel over tokens)")}
+                  'target_norm': Default('layer', "SiameseIM code (per token, as data2vec vision's code on each of its top blocks; "
+                                                  "'instance', per channel over tokens, is data2vec's audio setting)")}
 DENSE_FEATURE = {'neg_weight': Default(0.02, 'SiameseIM code (UniGrad; 0 = plain MSE)'), 'loss_on': Default('all', 'SiameseIM code'),
                  **TEACHER_LAYERS}
 # measured (docs/results/ablations/ablations.md): per-channel target normalisation lifts MIM feature, SiameseIM feature and dense distillation at both scales
-INSTANCE_NORM = {'target_norm': Default('instance', 'data2vec; ours to use it here: measured in docs/results/ablations/ablations.md (kNN: toy +6 / +27 / +15, '
+INSTANCE_NORM = {'target_norm': Default('instance', 'data2vec, audio (its vision code: layer); ours to use it here: measured in docs/results/ablations/ablations.md (kNN: toy +6 / +27 / +15, '
                                                     'CIFAR-10 at 100k images +5.5 / +3.7 / +3.5 for MIM feature / SiameseIM feature / '
                                                     'dense distillation; SiameseIM: layer)')}
 NCE = {'tau': Default(0.2, 'MoCo v3')}
@@ -138,7 +140,9 @@ class Variant:
     settings: dict = field(default_factory=dict)
 
 VARIANT_OPTIONS = ('id_variant', 'mim_variant')
-# What a variant changes, each setting with its source. `likelihood` names the row's loss entry (LIKELIHOODS, 00); a setting
+# What a variant changes, each setting with its source. `likelihood` names the row's loss entry (LIKELIHOODS, 00), `predictor`
+# replaces the row's predictor column (PREDICTORS, 06), `input_mode` says how a masked row's hidden patches enter the encoder
+# (INPUT_MODES, below: 'drop' unless a variant says 'mask_token'); a setting
 # named like a row option replaces the row's default (a --set still wins); `head` picks the projector head's MLPs (HEADS,
 # 06_predictors); `symmetric_sum` adds the two directions of a symmetric loss instead of averaging them; training settings
 # (VARIANT_TRAIN_KEYS) become the run's defaults when the method is this row alone (`variant_train_defaults`).
@@ -161,6 +165,43 @@ VARIANTS = {
     }),
     'mae': Variant('mim_variant', ('mim_pixel',), {}),
     'siameseim': Variant('mim_variant', ('mim_feature',), {}),
+    'simmim': Variant('mim_variant', ('mim_pixel',), {
+        'input_mode': Default('mask_token', 'SimMIM (models/simmim.py: each hidden patch embedding is replaced by a learned mask token '
+                                            'before the position embedding; every patch is encoded)'),
+        'predictor': Default('linear dense head', 'SimMIM (models/simmim.py: a 1x1 Conv2d from each token to stride^2 x 3 pixel values, '
+                                                  'then PixelShuffle: one linear map per patch)'),
+        'likelihood': Default('l1', 'SimMIM (models/simmim.py: F.l1_loss summed over the masked pixels, divided by their count and '
+                                    'the 3 channels: the mean absolute error on masked pixels)'),
+        'loss_on': Default('masked', 'SimMIM (the loss reads the masked patches only)'),
+        'norm_pix': Default(False, "SimMIM (the target is the input image normalised by the dataset's mean and std, "
+                                   "data/data_simmim.py; no per-patch normalisation)"),
+        'mask_ratio': Default(0.6, 'SimMIM (MASK_RATIO 0.6, random over 32x32-px mask units: 2x2 ViT-B/16 patches at 224 px, '
+                                   '30 of 49 units = 120 of 196 patches); ours: the block mask every masked row here uses, at 0.6, '
+                                   'so MAE and SimMIM differ only in what SimMIM changes (at 32 px / patch 4 its 2x2-patch units '
+                                   'would leave a 4x4 grid of 16 choices)'),
+    }),
+    'data2vec': Variant('mim_variant', ('mim_feature',), {
+        'input_mode': Default('mask_token', 'data2vec vision (beit/modeling_cyclical.py of facebookresearch/data2vec_vision: '
+                                            'BEiT-style, each hidden patch embedding replaced by a learned mask token before the '
+                                            'position embedding)'),
+        'predictor': Default('linear dense head', 'data2vec vision (modeling_cyclical.py: lm_head = Linear(embed_dim, embed_dim) '
+                                                  'on the final-normed tokens at the masked positions)'),
+        'likelihood': Default('smooth_l1', 'data2vec vision (engine_for_cyclical.py: F.smooth_l1_loss(prediction, target, '
+                                           'beta=l1_beta), the mean over the masked tokens and the channels)'),
+        'l1_beta': Default(2.0, 'data2vec vision (README, ViT-B and ViT-L pre-training: --l1_beta=2.0; the argument defaults to 0.12)'),
+        'loss_on': Default('masked', 'data2vec vision (the loss reads the masked positions only)'),
+        'target_layers': Default('half', "data2vec vision: the mean of the teacher's top 6 of 12 blocks (README: --target_layers "
+                                         "[6,...,11], --layer_results end: each block's output); ours: the top half of the "
+                                         "encoder's depth (TARGET_LAYER_RULES: toy 1 of 2, cifar 2 of 4, ViT-B 6 of 12). Its EMA "
+                                         "teacher: 0.9998, constant (--ema_decay 0.9998 --ema_start_at 0), which at our budgets "
+                                         "would keep most of the random initialisation in the teacher; ours: the run's schedule "
+                                         "(ema_base, cosine to 1), as every EMA row here"),
+        'target_norm': Default('layer', "data2vec vision (engine_for_cyclical.py: each top block LayerNorm'ed without parameters, "
+                                        "target_layer_norm_last; averaged; LayerNorm'ed again, --post_target_layer_norm: "
+                                        "EMATeacher.dense with norm='layer'); the row's 'instance' is data2vec's audio setting"),
+        'mask_ratio': Default(0.6, 'data2vec vision (README: --num_mask_patches 120 of 196, BEiT block-wise, at least 16 a block); '
+                                   'ours: our block mask at 0.6'),
+    }),
 }
 VARIANT_TRAIN_KEYS = ('ema_base',)     # settings of a run, not of the model: make_config takes them when no --set gives them
 
@@ -388,6 +429,23 @@ def likelihood_name(row, cfg):
     "The likelihood entry a row uses: its `loss`, or the one its chosen variant names (MoCo, BYOL, Barlow Twins, MoCo v3, ...)."
     return cfg.variant_settings(row).get('likelihood', Default(row.loss, '')).value
 
+@dataclass(frozen=True)
+class InputMode:
+    "How a masked slot enters the encoder: `encode(encoder, view, mask)` gives its `EncoderOutput`; `every_patch`: one token per patch."
+    encode: object
+    every_patch: bool = False
+
+INPUT_MODES = {
+    'drop': InputMode(lambda encoder, view, mask: encoder(view, visible_indices(mask))),                 # MAE: hidden patches are not encoded
+    'mask_token': InputMode(lambda encoder, view, mask: encoder(view, mask=mask), every_patch=True),     # SimMIM, data2vec: a learned token at each
+}
+DEFAULT_INPUT_MODE = 'drop'                 # every row's own; a variant's `input_mode` setting changes it
+TARGET_LAYER_RULES = {'half': lambda depth: max(1, depth // 2)}    # a `target_layers` relative to the depth (data2vec: 6 of 12)
+
+def input_mode(row, cfg):
+    "The input mode of a row (INPUT_MODES): 'drop', or the one its chosen variant names (SimMIM, data2vec: 'mask_token')."
+    return cfg.variant_settings(row).get('input_mode', Default(DEFAULT_INPUT_MODE, '')).value
+
 class RowHead(nn.Module):
     "Target encoder f_phi, predictor f_psi and likelihood P-hat of one row, each built by name from its column's registry."
     def __init__(self, row, cfg, enc_dim):
@@ -396,11 +454,18 @@ class RowHead(nn.Module):
         variant = cfg.variant_settings(row)
         opt = lambda key, neutral=None: cfg.option(row, key) if key in row.defaults or key in variant else neutral   # options the row lacks stay neutral
         target_enc, target_repr = _entry(TARGET_ENCODERS, row.target_encoder, 'target encoder'), _entry(TARGET_REPRS, row.target_repr, 'target representation')
-        predictor = _entry(PREDICTORS, row.predictor, 'predictor')
+        self.predictor_name = variant.get('predictor', Default(row.predictor, '')).value       # a variant may replace the column (SimMIM, data2vec)
+        predictor = _entry(PREDICTORS, self.predictor_name, 'predictor')
+        mode = _entry(INPUT_MODES, input_mode(row, cfg), 'input mode')
+        if mode.every_patch and not row.masked: raise ValueError(f"input_mode={input_mode(row, cfg)!r} replaces hidden patches; {row.name} hides none")
+        if predictor.every_patch and row.masked and not mode.every_patch:
+            raise ValueError(f"the {self.predictor_name} reads the token at every patch, but {row.name} drops its hidden patches "
+                             f"(input_mode={input_mode(row, cfg)!r}); use input_mode='mask_token'")
         self.likelihood_name = likelihood_name(row, cfg)
         loss = _entry(LIKELIHOODS, self.likelihood_name, 'likelihood')
         target_data = _entry(TARGET_DATA, row.target_data, 'target data')
         self.target_layers, self.target_norm, self.symmetric = opt('target_layers', 1), opt('target_norm', 'layer'), opt('symmetric', False)
+        if isinstance(self.target_layers, str): self.target_layers = _entry(TARGET_LAYER_RULES, self.target_layers, 'target_layers rule')(VIT_SIZES[cfg.vit][1])
         self.symmetric_sum = opt('symmetric_sum', False)      # MoCo v3 adds the two directions; symmetric=True alone averages them
         if self.symmetric and row.masked: raise ValueError(f'symmetric=True swaps the two views; {row.name} masks its input')
         out = loss.dim(opt) if loss.dim is not None else target_repr.dim(cfg, enc_dim)
@@ -456,10 +521,25 @@ class Pretrainer(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.cfg, self.recipe = cfg.check_options(), cfg.recipe()
-        self.encoder = make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, freeze_patch_embed=cfg.freeze_patch_embed)
+        self.input_modes = self._input_modes()
+        token = any(INPUT_MODES[m].every_patch for m in self.input_modes.values())      # a ViT gets a mask token only then
+        self.encoder = make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, mask_token=True if token else None,
+                                    freeze_patch_embed=cfg.freeze_patch_embed)
         self.heads = nn.ModuleDict({r: RowHead(ROW[r], cfg, self.encoder.dim) for r in self.recipe.rows})
         # f_phi of the feature rows: a momentum copy of the student, or (teacher='frozen') an earlier run's encoder, loaded by the loop
         self.teacher = TEACHERS[cfg.teacher](self.students()) if any(h.uses_teacher for h in self.heads.values()) else None
+
+    def _input_modes(self):
+        "The input mode of each masked slot, from its rows (one per slot); the M3I mosaic has none (its hidden patches show the other image)."
+        modes = {}
+        for u in self.recipe.uses:
+            if ROW[u.row].masked: modes.setdefault(u.slot, {})[input_mode(ROW[u.row], self.cfg)] = u.row
+        for slot, m in modes.items():
+            if len(m) > 1: raise ValueError(f'the rows on image {slot!r} ask for different input modes: {m}')
+            if self.recipe.mix and _entry(INPUT_MODES, next(iter(m)), 'input mode').every_patch:
+                raise ValueError(f"input_mode={next(iter(m))!r} ({m[next(iter(m))]}) does not apply to {self.recipe.name!r}: its mosaic fills "
+                                 "each image's hidden patches with the other image's")
+        return {slot: next(iter(m)) for slot, m in modes.items()}
 
     def students(self):
         "The modules the EMA teacher follows: the encoder and the projectors of global-feature rows."
@@ -473,14 +553,15 @@ class Pretrainer(nn.Module):
         if self.teacher is not None: self.teacher.update(self.students(), momentum)
 
     def encode(self, slots):
-        "Run f_theta once per input: on the mosaic of slots a and b (M3I), else on each slot's visible patches."
+        "Run f_theta once per input: on the mosaic of slots a and b (M3I), else on each slot in its input mode (visible patches only, or mask tokens)."
         if self.recipe.mix:
             a, b = slots['a'], slots['b']
             out = self.encoder(mosaic(a.views.input_view, b.views.input_view, a.mask, self.cfg.patch))
             ta, pa, tb, pb = split_tokens(out.dense, a.mask)
             return {'a': EncoderOutput(ta, pa, out.cls, ta.mean(1)), 'b': EncoderOutput(tb, pb, out.cls, tb.mean(1)), 'mix': out}
-        return {k: self.encoder(s.views.input_view, None if s.mask is None else visible_indices(s.mask)) for k, s in slots.items()
-                if s.views is not None}
+        return {k: self.encoder(s.views.input_view) if s.mask is None else
+                   INPUT_MODES[self.input_modes.get(k, DEFAULT_INPUT_MODE)].encode(self.encoder, s.views.input_view, s.mask)
+                for k, s in slots.items() if s.views is not None}
 
     def forward(self, slots):
         enc = self.encode(slots)

@@ -4,7 +4,7 @@ r"""$\hat z_y=f_\psi(z_x,t_x,t_y)$: a dense decoder whose queries carry the targ
 
 # %% auto #0
 __all__ = ['NORMS', 'QUERIES', 'PROJECTORS', 'HEADS', 'PREDICTORS', 'DenseDecoder', 'BatchNorm', 'mlp', 'mocov3_mlp', 'DinoHead',
-           'GlobalHead', 'PredictorEntry']
+           'GlobalHead', 'LinearDenseHead', 'PredictorEntry']
 
 # %% ../nbs/06_predictors.ipynb #d5c59761
 from dataclasses import dataclass
@@ -93,6 +93,22 @@ class GlobalHead(nn.Module):
         self.predictor = predictor if predictor is not None else nn.Identity()
     def forward(self, tokens): return self.predictor(self.projector(tokens.mean(1)))
 
+# %% ../nbs/06_predictors.ipynb #1f8ae858
+class LinearDenseHead(nn.Module):
+    """One Linear from each encoded token to the target's size: the token at patch j predicts target patch j (SimMIM's
+    1x1-convolution decoder, data2vec's regression head). The tokens must cover every patch, in patch order: an unmasked
+    input, or hidden patches encoded as a mask token."""
+    def __init__(self, enc_dim, out_dim, num_patches):
+        super().__init__()
+        self.num_patches, self.head = num_patches, nn.Linear(enc_dim, out_dim)
+    def forward(self, tokens, positions=None, input_geometry=None, target_geometry=None, query_index=None):
+        "`query_index` (B, M): predict only these patches (the ones the loss reads), each from its own token."
+        if tokens.shape[1] != self.num_patches:
+            raise ValueError(f'the linear dense head reads the token encoded at each patch, but only {tokens.shape[1]} of {self.num_patches} '
+                             f"patches were encoded (the hidden ones were dropped): use input_mode='mask_token'")
+        if query_index is not None: tokens = torch.gather(tokens, 1, query_index[..., None].expand(-1, -1, tokens.shape[-1]))
+        return self.head(tokens)
+
 # %% ../nbs/06_predictors.ipynb #5d1f0690
 @dataclass(frozen=True)
 class PredictorEntry:
@@ -100,6 +116,7 @@ class PredictorEntry:
     build: object
     dense: bool = False          # called with tokens, positions and both geometries (a decoder); else with the tokens only
     projector: bool = False      # has a projector that the EMA teacher copies
+    every_patch: bool = False    # reads the token encoded at each target patch: an unmasked input, or input_mode='mask_token'
 
 QUERIES = {'same view': 'absolute', 'other view': 'relative'}    # a dense decoder's queries, by the row's target data
 PROJECTORS = {                                                    # the projector of a projector head, by the `dino_head` option
@@ -120,9 +137,15 @@ def _projector_head(cfg, opt, enc_dim, out, query, with_predictor):
     if head == 'mocov3' and norm != 'batch': raise ValueError(f"head_norm={norm!r} does not apply to MoCo v3's MLPs (id_variant='mocov3'): they use BatchNorm")
     return GlobalHead(*HEADS[head](cfg, enc_dim, out, norm, kind, with_predictor))
 
+def _linear_dense_head(cfg, opt, enc_dim, out, query, with_predictor):
+    if query != QUERIES['same view']: raise ValueError('the linear dense head maps token j to patch j of the same view; '
+                                                       "another view's patches need the dense decoder's relative queries")
+    return LinearDenseHead(enc_dim, out, (cfg.img_size // cfg.patch) ** 2)
+
 PREDICTORS = {
     'dense decoder': PredictorEntry(lambda cfg, opt, enc_dim, out, query, with_predictor: DenseDecoder(
         enc_dim, out, cfg.img_size // cfg.patch, cfg.decoder_dim, cfg.decoder_depth, cfg.decoder_heads, query), dense=True),
     'linear head': PredictorEntry(lambda cfg, opt, enc_dim, out, query, with_predictor: GlobalHead(predictor=nn.Linear(enc_dim, out))),
     'projector head': PredictorEntry(_projector_head, projector=True),
+    'linear dense head': PredictorEntry(_linear_dense_head, dense=True, every_patch=True),     # SimMIM, data2vec (a variant's `predictor`)
 }

@@ -144,8 +144,9 @@ def load_encoder(path, device='cpu'):
     ckpt_path = p / 'checkpoint.pt' if p.is_dir() else p
     ckpt = load_checkpoint(ckpt_path)
     cfg = TrainConfig(**{k: v for k, v in ckpt['config'].items() if k in _TYPES})
-    encoder = make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, freeze_patch_embed=cfg.freeze_patch_embed)
     weights = {k[len('encoder.'):]: v for k, v in ckpt['model'].items() if k.startswith('encoder.')}
+    encoder = make_encoder(cfg.encoder, cfg.vit, cfg.img_size, cfg.patch, mask_token=True if 'mask_token' in weights else None,   # SimMIM, data2vec
+                           freeze_patch_embed=cfg.freeze_patch_embed)
     mismatch = _key_mismatch(encoder, weights)
     if mismatch: raise ValueError(f'{ckpt_path} is not an m3i-ref checkpoint of a {cfg.encoder} encoder of this version ({mismatch})')
     encoder.load_state_dict(weights)

@@ -52,7 +52,7 @@ VIT_SIZES = {  # name: (dim, depth, heads)
 
 @dataclass
 class EncoderOutput:
-    "What the encoder returns: dense tokens (B, Nk, D) of the kept patches, their positions (B, Nk), the [CLS] token and the global (mean) feature."
+    "What the encoder returns: dense tokens (B, Nk, D) of the encoded patches (the kept ones, or all of them with a mask token), their positions (B, Nk), the [CLS] token and the global (mean) feature."
     dense: torch.Tensor
     positions: torch.Tensor
     cls: torch.Tensor
@@ -61,8 +61,10 @@ class EncoderOutput:
     layers: list = None          # each block's patch tokens before the final norm (B, Nk, D), when asked for
 
 class ViT(nn.Module):
-    "Vision Transformer encoder $f_\\theta$. `keep` (B, Nk) lists the patches to encode; the others are dropped."
-    def __init__(self, img_size=32, patch=4, dim=64, depth=2, heads=2, mlp_ratio=4.0, freeze_patch_embed=False):
+    """Vision Transformer encoder $f_\\theta$. `keep` (B, Nk) lists the patches to encode; the others are dropped (MAE).
+    `mask` (B, N), True = hidden: every patch is encoded, a hidden one as the learned mask token (SimMIM, data2vec; only a
+    ViT built with `mask_token=True` has one)."""
+    def __init__(self, img_size=32, patch=4, dim=64, depth=2, heads=2, mlp_ratio=4.0, freeze_patch_embed=False, mask_token=False):
         super().__init__()
         if img_size % patch: raise ValueError(f'image size {img_size} is not divisible by patch size {patch}')
         self.img_size, self.patch, self.dim, self.grid = img_size, patch, dim, img_size // patch
@@ -76,21 +78,35 @@ class ViT(nn.Module):
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.apply(self._init)
         nn.init.normal_(self.cls_token, std=0.02)
+        # drawn last, so the other weights are those of a ViT without one at the same seed (SimMIM, data2vec: std 0.02)
+        self.mask_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02) if mask_token else None
+        self._register_load_state_dict_pre_hook(self._mask_token_state)
     @staticmethod
     def _init(m):
         if isinstance(m, nn.Linear):
             nn.init.xavier_uniform_(m.weight)
             if m.bias is not None: nn.init.zeros_(m.bias)
         elif isinstance(m, nn.LayerNorm): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+    def _mask_token_state(self, state, prefix, *args):
+        """The mask token belongs to an input mode, not to the features: weights with one load into a ViT without one (the
+        token is left out), and a ViT with one keeps its own where the weights have none (a run started from another's encoder)."""
+        key = prefix + 'mask_token'
+        if self.mask_token is None: state.pop(key, None)
+        elif key not in state: state[key] = self.mask_token.detach().clone()
     @classmethod
     def from_size(cls, name, img_size=32, patch=4, **kwargs):
         "A ViT of a named size from `VIT_SIZES`."
         if name not in VIT_SIZES: raise ValueError(f'unknown ViT size {name!r}; choose one of {list(VIT_SIZES)}')
         dim, depth, heads = VIT_SIZES[name]
         return cls(img_size, patch, dim, depth, heads, **kwargs)
-    def forward(self, images, keep=None, return_attention=False, return_layers=False):
+    def forward(self, images, keep=None, return_attention=False, return_layers=False, mask=None):
         b = images.shape[0]
-        x = rearrange(self.patch_embed(images), 'b d h w -> b (h w) d') + self.pos_embed[:, 1:]
+        x = rearrange(self.patch_embed(images), 'b d h w -> b (h w) d')
+        if mask is not None:                   # hidden patches -> the mask token, then the positions as for any patch
+            if keep is not None: raise ValueError('give keep (drop the hidden patches) or mask (replace them by the mask token), not both')
+            if self.mask_token is None: raise ValueError("this ViT has no mask token: build it with mask_token=True (input_mode='mask_token')")
+            x = torch.where(mask.to(x.device)[..., None], self.mask_token.to(x.dtype), x)
+        x = x + self.pos_embed[:, 1:]
         positions = torch.arange(self.num_patches, device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
         if keep is not None: x = torch.gather(x, 1, positions[..., None].expand(-1, -1, self.dim))
         x = torch.cat([(self.cls_token + self.pos_embed[:, :1]).expand(b, -1, -1), x], 1)

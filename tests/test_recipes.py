@@ -1,6 +1,7 @@
-"""Named methods that are the methods (issue 24): `id_variant='mocov3'` is MoCo v3 (Chen, Xie, He 2021) exactly. Each
-test checks one part of its recipe against a value built here by hand from the paper's formula, never by calling the
-loss function under test."""
+"""Named methods that are the methods (issue 24): `id_variant='mocov3'` is MoCo v3 (Chen, Xie, He 2021) exactly;
+`mim_variant='simmim'` is SimMIM's recipe and `mim_variant='data2vec'` data2vec vision's (mask tokens inside the encoder,
+a linear head). Each test checks one part of its recipe against a value built here by hand from the paper's formula,
+never by calling the loss function under test."""
 import pytest
 import torch
 import torch.nn as nn
@@ -115,3 +116,163 @@ def test_mocov3_run_settings_and_listing():
     table = defaults_table()
     for key, d in VARIANTS['mocov3'].settings.items():
         assert f'| {ROW_NAME} (id_variant=mocov3) | {key} | {d.value} | {d.source} |' in table and d.source
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# SimMIM and data2vec: hidden patches enter the encoder as a learned mask token; a linear head reads every position
+
+def build_mim(shapes, method, variant, **kw):
+    data, tok, _ = shapes
+    cfg = ModelConfig(method=method, mim_variant=variant, num_classes=data.num_classes, vocab_size=len(tok), patch=8, **kw)
+    torch.manual_seed(0)
+    return cfg, Pretrainer(cfg)
+
+def mask_token_forward(enc, view, hidden):
+    "The ViT's forward written out from its parts: patch embeddings, the hidden ones swapped for the mask token, positions, [CLS], blocks, norm."
+    tokens = enc.patch_embed(view).flatten(2).transpose(1, 2)                                   # (B, N, D), row-major
+    tokens = torch.where(hidden[..., None], enc.mask_token.expand_as(tokens), tokens) + enc.pos_embed[:, 1:]
+    x = torch.cat([(enc.cls_token + enc.pos_embed[:, :1]).expand(len(view), -1, -1), tokens], 1)
+    for blk in enc.blocks: x, _ = blk(x)
+    return enc.norm(x)[:, 1:]
+
+def masked_rows(x, hidden):
+    "The rows of x (B, N, ...) at the hidden patches, image by image, as one (B * k, ...) tensor."
+    return x[hidden]
+
+def test_vit_mask_token_mode_equals_the_sequence_by_hand(shapes):
+    cfg, model = build_mim(shapes, 'mim_pixel', 'simmim')
+    with torch.no_grad(): model.encoder.mask_token.normal_()                  # a token far from any patch embedding
+    slot = batch(cfg, shapes)['a']
+    hidden, view = slot.mask, slot.views.input_view
+    assert model.input_modes == {'a': 'mask_token'} and hidden.any(1).all() and (~hidden).any(1).all()
+    out = model.encode({'a': slot})['a']
+    expected = mask_token_forward(model.encoder, view, hidden)
+    assert out.dense.shape == (len(view), model.encoder.num_patches, model.encoder.dim)    # every patch, not only the visible ones
+    assert torch.allclose(out.dense, expected, atol=1e-5)
+    assert torch.equal(out.positions, torch.arange(model.encoder.num_patches).expand(len(view), -1))
+    # the check can fail: the same blocks on the visible patches only (MAE), or without the swap, give other tokens
+    dropped = model.encoder(view, keep=torch.arange(hidden.shape[1]).expand_as(hidden)[~hidden].view(len(view), -1)).dense
+    assert dropped.shape[1] < expected.shape[1]
+    assert not torch.allclose(mask_token_forward(model.encoder, view, torch.zeros_like(hidden)), expected, atol=1e-3)
+    poisoned = view.clone()
+    pix = hidden.view(-1, 1, 4, 4).repeat_interleave(8, 2).repeat_interleave(8, 3).expand_as(view)
+    poisoned[pix] = 50.0                                                      # a hidden patch's pixels reach nothing
+    assert torch.allclose(model.encoder(poisoned, mask=hidden).dense, out.dense, atol=1e-5)
+
+def test_simmim_l1_on_masked_raw_pixels_by_hand(shapes):
+    cfg, model = build_mim(shapes, 'mim_pixel', 'simmim')
+    slot = batch(cfg, shapes)['a']
+    hidden, view = slot.mask, slot.views.input_view
+    head = model.heads['mim_pixel']
+    assert type(head.predictor).__name__ == 'LinearDenseHead' and head.likelihood_name == 'l1'
+    pred = head.predictor.head(mask_token_forward(model.encoder, view, hidden))                    # one Linear per token
+    # SimMIM's target: the (mean/std-normalised) input pixels of each patch, no per-patch normalisation
+    target = view.unfold(2, 8, 8).unfold(3, 8, 8).permute(0, 2, 3, 4, 5, 1).reshape(len(view), 16, 8 * 8 * 3)
+    err = (pred - target).abs()                                                                     # (B, N, 192)
+    expected = masked_rows(err, hidden).mean()                          # sum over masked pixels / their count (SimMIM's l1 / in_chans)
+    got = model({'a': slot})['loss']
+    assert got.item() == pytest.approx(expected.item(), abs=1e-5)
+    assert abs(err.mean().item() - expected.item()) > 1e-3                                          # reading every patch would differ
+    t = target
+    normed = (t - t.mean(-1, keepdim=True)) / (t.var(-1, keepdim=True) + 1e-6).sqrt()                # MAE's norm_pix would differ
+    assert abs(masked_rows((pred - normed).abs(), hidden).mean().item() - expected.item()) > 1e-3
+    assert abs(masked_rows((pred - target) ** 2, hidden).mean().item() - expected.item()) > 1e-3    # so would MSE
+    s = VARIANTS['simmim'].settings
+    assert (s['norm_pix'].value, s['loss_on'].value, s['mask_ratio'].value, s['input_mode'].value) == (False, 'masked', 0.6, 'mask_token')
+
+def layer_norm(t, eps=1e-5):
+    "Parameter-free LayerNorm of each token over its channels, written out."
+    return (t - t.mean(-1, keepdim=True)) / (t.var(-1, unbiased=False, keepdim=True) + eps).sqrt()
+
+def instance_norm(t, eps=1e-5):
+    "Each channel standardised over the image's tokens, written out."
+    return (t - t.mean(1, keepdim=True)) / (t.var(1, unbiased=False, keepdim=True) + eps).sqrt()
+
+def test_data2vec_target_and_smooth_l1_by_hand(shapes):
+    cfg, model = build_mim(shapes, 'mim_feature', 'data2vec', vit='cifar')        # 4 blocks: K = the top half = 2
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)                              # student and teacher weights now differ
+    opt.zero_grad(); model(batch(cfg, shapes, n=8, seed=1))['loss'].backward(); opt.step(); model.momentum_update(0.5)
+    slot = batch(cfg, shapes)['a']
+    hidden, view = slot.mask, slot.views.input_view
+    head, K, beta = model.heads['mim_feature'], 2, 2.0
+    assert head.target_layers == K and head.target_norm == 'layer' and head.likelihood_name == 'smooth_l1'
+    teacher = model.teacher.copies['encoder']
+    with torch.no_grad(): blocks = teacher(view, return_layers=True).layers                      # each block's output, before the final norm
+    assert len(blocks) == 4
+    target = layer_norm(sum(layer_norm(b) for b in blocks[-K:]) / K)      # data2vec vision: LN each top block, average, LN again
+    assert torch.allclose(head.target_representation(slot, model.teacher), target, atol=1e-5)
+    pred = head.predictor.head(mask_token_forward(model.encoder, view, hidden))                   # the student's linear regression head
+    d = (pred - target).abs()
+    smooth = torch.where(d < beta, d ** 2 / (2 * beta), d - beta / 2)                             # smooth L1 with beta = 2
+    expected = masked_rows(smooth, hidden).mean()
+    got = model({'a': slot})['loss']
+    assert got.item() == pytest.approx(expected.item(), abs=1e-5)
+    # the test can fail: every patch, another K, another norm, another beta each give another value
+    def loss_with(t, where=hidden, b=beta):
+        e = (pred - t).abs()
+        return torch.where(e < b, e ** 2 / (2 * b), e - b / 2)[where].mean().item()
+    assert abs(loss_with(target, torch.ones_like(hidden)) - expected.item()) > 1e-4
+    for other in (layer_norm(blocks[-1]), layer_norm(sum(layer_norm(b) for b in blocks) / 4),
+                  instance_norm(sum(instance_norm(b) for b in blocks[-K:]) / K)):
+        assert abs(loss_with(other) - expected.item()) > 1e-4
+    assert abs(loss_with(target, b=0.12) - expected.item()) > 1e-4                                 # the argument's default beta
+    s = VARIANTS['data2vec'].settings
+    assert (s['l1_beta'].value, s['target_norm'].value, s['target_layers'].value, s['loss_on'].value) == (2.0, 'layer', 'half', 'masked')
+
+@pytest.mark.parametrize('method,variant', [('mim_pixel', 'simmim'), ('mim_feature', 'data2vec')])
+def test_mask_token_variants_train(shapes, method, variant):
+    cfg, model = build_mim(shapes, method, variant)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    slots = batch(cfg, shapes, n=16)
+    token = model.encoder.mask_token.detach().clone()
+    losses = []
+    for _ in range(8):
+        loss = model(slots)['loss']
+        opt.zero_grad(); loss.backward(); opt.step(); model.momentum_update(0.99)
+        losses.append(loss.item())
+    assert not torch.equal(model.encoder.mask_token, token)                 # the mask token is learned
+    assert sum(losses[-3:]) < sum(losses[:3])
+
+def test_mask_token_variants_are_refused_where_they_do_not_apply(shapes):
+    with pytest.raises(ValueError, match=r"mim_variant='simmim' does not apply to mim_feature; choose one of \['siameseim', 'data2vec'"):
+        Pretrainer(ModelConfig(method='mim_feature', mim_variant='simmim'))
+    with pytest.raises(ValueError, match=r"mim_variant='data2vec' does not apply to mim_pixel"):
+        Pretrainer(ModelConfig(method='mim_pixel', mim_variant='data2vec'))
+    with pytest.raises(ValueError, match='its mosaic fills'):                 # the M3I mosaic has no hidden patches to replace
+        Pretrainer(ModelConfig(method='m3i', mim_variant='data2vec'))
+    from m3i_ref.train import make_config
+    with pytest.raises(ValueError, match='mim_variant'): make_config('instance_discrimination', 'toy', {'mim_variant': 'simmim'})
+
+def test_other_runs_keep_their_encoder_and_mask_token_runs_export(shapes, tmp_path):
+    "Only a mask-token recipe gives the ViT a mask token; load_encoder rebuilds it; the timm export leaves it out and says so."
+    for method in ('mim_pixel', 'mim_feature', 'm3i', 'instance_discrimination'):
+        assert 'mask_token' not in Pretrainer(ModelConfig(method=method)).encoder.state_dict(), method
+    import json, warnings
+    import m3i_ref
+    from m3i_ref.train import make_config, train, load_encoder
+    from m3i_ref.export import export_encoder, timm_state_dict
+    train(make_config('mim_pixel', 'toy', dict(steps=2, train_size=64, test_size=32, batch_size=16, progress=False, eval_knn=False,
+                                               out_dir=str(tmp_path / 'run'), mim_variant='simmim')))
+    enc = load_encoder(tmp_path / 'run')
+    assert enc.mask_token is not None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        pth, side = export_encoder(tmp_path / 'run', tmp_path / 'encoder.pth')
+    assert 'mask_token' in json.loads(side.read_text())['left_out'] and any('mask_token' in str(w.message) for w in caught)
+    sd = torch.load(pth, weights_only=True)
+    assert 'mask_token' not in sd and len(sd) == len(enc.state_dict()) - 1
+    timm = pytest.importorskip('timm')
+    meta = json.loads(side.read_text())
+    model = timm.models.vision_transformer.VisionTransformer(**meta['timm_kwargs']).eval()
+    model.load_state_dict(sd, strict=True)
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    with torch.no_grad(): assert torch.allclose(model(enc.preprocess(x)), m3i_ref.features(enc, x), atol=1e-5)
+
+def test_mask_token_variants_are_listed_with_sources():
+    from m3i_ref.train import make_config
+    table = defaults_table()
+    for name, row in (('simmim', 'mim_pixel'), ('data2vec', 'mim_feature')):
+        for key, d in VARIANTS[name].settings.items():
+            assert f'| {row} (mim_variant={name}) | {key} | {d.value} | {d.source} |' in table and d.source
+        assert make_config(row, 'toy', {'mim_variant': name}).ema_base == make_config(row, 'toy', {}).ema_base   # the run's EMA schedule
+    assert list(VARIANTS)[list(VARIANTS).index('siameseim') + 1:][:2] == ['simmim', 'data2vec']

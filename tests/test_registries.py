@@ -49,7 +49,7 @@ def test_every_column_value_of_every_row_has_a_registry_entry():
         assert r.loss in LIKELIHOODS and r.input_data in INPUT_DATA and r.target_data in TARGET_DATA, r.name
 
 @pytest.mark.parametrize('column,value,message', [('predictor', 'mlp head', "unknown predictor 'mlp head'; choose one of ['dense decoder'"),
-                                                  ('loss', 'l1', "unknown likelihood 'l1'; choose one of ['mse'"),
+                                                  ('loss', 'huber', "unknown likelihood 'huber'; choose one of ['mse'"),
                                                   ('target_encoder', 'vq tokenizer', "unknown target encoder 'vq tokenizer'")])
 def test_an_unknown_entry_is_a_key_error_naming_the_valid_ones(column, value, message):
     import dataclasses
