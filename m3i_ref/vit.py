@@ -88,10 +88,17 @@ class ViT(nn.Module):
         if name not in VIT_SIZES: raise ValueError(f'unknown ViT size {name!r}; choose one of {list(VIT_SIZES)}')
         dim, depth, heads = VIT_SIZES[name]
         return cls(img_size, patch, dim, depth, heads, **kwargs)
+    def patch_positions(self, images):
+        """The fixed positions of an image's patches (1, N, dim): the stored grid's at `img_size`; for another square size
+        (a multiple of the patch, e.g. DINO's smaller local crops) the sine-cosine embedding of that grid (`abs_pos_embed`)."""
+        h, w = images.shape[-2:]
+        if h == w == self.img_size: return self.pos_embed[:, 1:]
+        if h != w or h % self.patch: raise ValueError(f'images of {h}x{w} px: the ViT takes square images whose side is a multiple of the patch ({self.patch})')
+        return abs_pos_embed(h // self.patch, self.dim).to(self.pos_embed)[None]
     def forward(self, images, keep=None, return_attention=False, return_layers=False):
         b = images.shape[0]
-        x = rearrange(self.patch_embed(images), 'b d h w -> b (h w) d') + self.pos_embed[:, 1:]
-        positions = torch.arange(self.num_patches, device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
+        x = rearrange(self.patch_embed(images), 'b d h w -> b (h w) d') + self.patch_positions(images)
+        positions = torch.arange(x.shape[1], device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
         if keep is not None: x = torch.gather(x, 1, positions[..., None].expand(-1, -1, self.dim))
         x = torch.cat([(self.cls_token + self.pos_embed[:, :1]).expand(b, -1, -1), x], 1)
         maps, layers = [], []
