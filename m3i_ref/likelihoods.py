@@ -209,7 +209,7 @@ LIKELIHOODS = {
     'cross_entropy': LikelihoodEntry(lambda opt, dim: SoftmaxCrossEntropy(opt('tau'))),
     'dino': LikelihoodEntry(lambda opt, dim: DinoLikelihood(dim, opt('student_temp'), opt('teacher_temp')),
                             dim=lambda opt: opt('prototypes'), predictor=False),
-    'dino_multicrop': LikelihoodEntry(lambda opt, dim: DinoLikelihood(dim, opt('student_temp'), opt('teacher_temp'), opt('center_momentum'),
+    'dino_multicrop': LikelihoodEntry(lambda opt, dim: DinoLikelihood(dim, opt('student_temp'), opt('teacher_temp'), opt('center_momentum', 0.9),
                                                                       opt('warmup_teacher_temp'), opt('teacher_temp_warmup', 0.0)),
                                       dim=lambda opt: opt('prototypes'), predictor=False, crops=True),
 }
