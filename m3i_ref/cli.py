@@ -124,10 +124,10 @@ def cmd_plot(args):
     print(f'written to {args.out}')
 
 def cmd_pipeline(args):
-    from m3i_ref.pipelines import PIPELINES, get_pipeline, run_pipeline
+    from m3i_ref.pipelines import PIPELINES, get_pipeline, run_pipeline, stage_label
     if args.list or not args.name:
         for p in PIPELINES.values():
-            print(f"{p.name:<12} " + '  ->  '.join(s.method + (f' (init {s.init})' if s.init else '') + (f' (teacher {s.teacher})' if s.teacher else '')
+            print(f"{p.name:<12} " + '  ->  '.join(stage_label(s.method, s.overrides) + (f' (init {s.init})' if s.init else '') + (f' (teacher {s.teacher})' if s.teacher else '')
                                                    for s in p.stages))
             print(f'{"":12} {p.source}')
         return

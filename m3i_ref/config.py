@@ -181,7 +181,7 @@ RANGES = {   # every numeric key of a run (a test walks the dataclass fields and
     # the model
     'img_size': _AT_LEAST_1, 'patch': _AT_LEAST_1, 'decoder_dim': _AT_LEAST_1, 'decoder_depth': _AT_LEAST_0, 'decoder_heads': _AT_LEAST_1,
     'proj_dim': _AT_LEAST_1, 'hidden_dim': _AT_LEAST_1, 'text_dim': _AT_LEAST_1, 'text_depth': _AT_LEAST_0, 'text_len': _AT_LEAST_1,
-    'num_classes': Range(2), 'vocab_size': Range(2), 'prototypes': _AT_LEAST_1, 'target_layers': _AT_LEAST_1,
+    'num_classes': Range(2), 'vocab_size': Range(2), 'prototypes': _AT_LEAST_1, 'target_layers': _AT_LEAST_1, 'local_crops': _AT_LEAST_0,
     'mask_ratio': _SHARE_OPEN_TOP, 'neg_weight': _AT_LEAST_0, 'tau': _POSITIVE, 'teacher_temp': _POSITIVE, 'student_temp': _POSITIVE, 'mix_ratio': Range(0, 1, True, True),
     'w_image': _AT_LEAST_0, 'w_semantic': _AT_LEAST_0,
     # the run

@@ -47,12 +47,13 @@ class ConvNet(nn.Module):
     def forward(self, images, keep=None, return_attention=False, return_layers=False, mask=None):
         b = images.shape[0]
         if keep is not None and mask is not None: raise ValueError('give keep or mask, not both')
-        x = self.patch_embed(images)                                            # (B, D, g, g)
-        positions = torch.arange(self.num_patches, device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
+        x = self.patch_embed(images)                                            # (B, D, g, g); any size (DINO's local crops)
+        gh, gw = x.shape[-2:]
+        positions = torch.arange(gh * gw, device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
         shown = None if mask is None else ~mask.to(x.device)
-        if keep is not None: shown = torch.zeros(b, self.num_patches, dtype=torch.bool, device=x.device).scatter_(1, positions, True)
+        if keep is not None: shown = torch.zeros(b, gh * gw, dtype=torch.bool, device=x.device).scatter_(1, positions, True)
         if shown is not None:                                                    # hidden patches -> the mask token
-            x = torch.where(shown.view(b, 1, self.grid, self.grid), x, self.mask_token.to(x.dtype))
+            x = torch.where(shown.view(b, 1, gh, gw), x, self.mask_token.to(x.dtype))
         flat = lambda t: t.flatten(2).transpose(1, 2)                            # (B, N, D), row-major like the ViT
         pick = lambda t: torch.gather(t, 1, positions[..., None].expand(-1, -1, self.dim)) if keep is not None else t
         layers = []

@@ -127,15 +127,36 @@ def dense_info_nce(pred, target, tau=0.2, negatives='image'):
 
 # %% ../nbs/00_mutual_information.ipynb #107674f6
 class DinoLikelihood(nn.Module):
-    "Boltzmann with stop-gradient: cross-entropy from a centred, sharpened teacher softmax to the student softmax (DINO)."
-    def __init__(self, dim, student_temp=0.1, teacher_temp=0.04, center_momentum=0.9):
+    """Boltzmann with stop-gradient: cross-entropy from a centred, sharpened teacher softmax to the student softmax (DINO).
+    Called with one student and one teacher output (B, K): one pair (the global-distillation row: the same view). Called
+    with lists: DINO's multi-crop loss, `student` the outputs of every crop (the global crops first, in the teacher's
+    order, then the local crops), `teacher` the outputs of the global crops only; the loss is the mean over every pair
+    (teacher crop i, student crop j != i). The centre follows the teacher's mean output over the global batch (every
+    global crop, every process) with momentum `center_momentum`. With `warmup_teacher_temp`, the teacher temperature
+    rises linearly from it to `teacher_temp` over the first `warmup` share of the run, read from `set_progress`."""
+    def __init__(self, dim, student_temp=0.1, teacher_temp=0.04, center_momentum=0.9, warmup_teacher_temp=None, warmup=0.0):
         super().__init__()
         self.student_temp, self.teacher_temp, self.center_momentum = student_temp, teacher_temp, center_momentum
+        self.warmup_teacher_temp, self.warmup, self.progress = warmup_teacher_temp, warmup, 0.0
         self.register_buffer('center', torch.zeros(dim))
-    def forward(self, student_logits, teacher_logits, slot=None):
-        teacher_logits = _full(teacher_logits.detach())
-        target = F.softmax((teacher_logits - self.center) / self.teacher_temp, dim=-1)
-        loss = -(target * F.log_softmax(_full(student_logits) / self.student_temp, dim=-1)).sum(-1).mean()
+    def set_progress(self, step, total):
+        "Where the run is (`step` of `total`); the training loop calls it before every step (`Pretrainer.set_progress`)."
+        self.progress = min(max(step / max(total, 1), 0.0), 1.0)
+    @property
+    def temperature(self):
+        "The teacher temperature at the current progress."
+        if self.warmup_teacher_temp is None or not self.warmup: return self.teacher_temp
+        return self.warmup_teacher_temp + (self.teacher_temp - self.warmup_teacher_temp) * min(self.progress / self.warmup, 1.0)
+    def forward(self, student, teacher, slot=None):
+        one = torch.is_tensor(student)
+        students, teachers = ([student], [teacher]) if one else (list(student), list(teacher))
+        pairs = [(0, 0)] if one else [(i, j) for i in range(len(teachers)) for j in range(len(students)) if j != i]
+        if not pairs or len(teachers) > len(students):
+            raise ValueError(f'the multi-crop loss needs more student crops than teacher crops; got {len(students)} and {len(teachers)}')
+        teacher_logits = _full(torch.cat([t.detach() for t in teachers]))
+        targets = F.softmax((teacher_logits - self.center) / self.temperature, dim=-1).chunk(len(teachers))
+        log_p = [F.log_softmax(_full(s) / self.student_temp, dim=-1) for s in students]
+        loss = sum(-(targets[i] * log_p[j]).sum(-1).mean() for i, j in pairs) / len(pairs)
         if self.training:
             with torch.no_grad():
                 batch_center = all_reduce_mean(teacher_logits.mean(0))
@@ -159,6 +180,7 @@ class LikelihoodEntry:
     build: object
     dim: object = None           # opt -> the prediction's size where the likelihood fixes it (DINO: its prototypes)
     predictor: bool = True       # False: the projector's output is compared directly, no predictor MLP (DINO)
+    crops: bool = False          # True: called with lists, the student's outputs of every crop and the teacher's of the global crops (DINO)
 
 class Likelihood(nn.Module):
     "A loss function with its options, called with the one signature of the column: `(prediction, target, slot)`."
@@ -199,6 +221,9 @@ LIKELIHOODS = {
     'cross_entropy': LikelihoodEntry(lambda opt, dim: SoftmaxCrossEntropy(opt('tau'))),
     'dino': LikelihoodEntry(lambda opt, dim: DinoLikelihood(dim, opt('student_temp'), opt('teacher_temp')),
                             dim=lambda opt: opt('prototypes'), predictor=False),
+    'dino_multicrop': LikelihoodEntry(lambda opt, dim: DinoLikelihood(dim, opt('student_temp'), opt('teacher_temp'), opt('center_momentum', 0.9),
+                                                                      opt('warmup_teacher_temp'), opt('teacher_temp_warmup', 0.0)),
+                                      dim=lambda opt: opt('prototypes'), predictor=False, crops=True),
 }
 
 def lookup(registry, key, column):

@@ -6,20 +6,21 @@
 __all__ = ['MASK', 'PIXELS', 'TEACHER_LAYERS', 'DENSE_FEATURE', 'INSTANCE_NORM', 'NCE', 'HEAD', 'ROWS', 'ROW', 'FAMILIES',
            'ROW_OPTIONS', 'VARIANT_OPTIONS', 'VARIANTS', 'VARIANT_TRAIN_KEYS', 'M3I_METHODS', 'M3I_MIX',
            'M3I_POSTER_TOP1', 'SEMANTIC_TARGETS', 'ALIASES', 'METHODS', 'SUPERVISED_BASELINE', 'FLOOR_METHOD',
-           'MASKING_PAIRS', 'FEATURE_PAIRS', 'M3I_ORDERINGS', 'INPUT_MODES', 'DEFAULT_INPUT_MODE', 'TARGET_LAYER_RULES',
-           'TABLE_COLUMNS', 'Default', 'Row', 'Variant', 'TargetUse', 'Recipe', 'm3i_recipe', 'canonical_method',
-           'register_row', 'ModelConfig', 'Slot', 'make_slots', 'likelihood_name', 'InputMode', 'input_mode', 'RowHead',
-           'Pretrainer', 'methods_table', 'defaults_table', 'variant_train_defaults']
+           'MASKING_PAIRS', 'FEATURE_PAIRS', 'M3I_ORDERINGS', 'LOCAL_CROP_SIDE', 'INPUT_MODES', 'DEFAULT_INPUT_MODE',
+           'TARGET_LAYER_RULES', 'TABLE_COLUMNS', 'Default', 'Row', 'Variant', 'TargetUse', 'Recipe', 'm3i_recipe',
+           'canonical_method', 'register_row', 'ModelConfig', 'Slot', 'local_crop_size', 'local_crops', 'make_slots',
+           'likelihood_name', 'InputMode', 'input_mode', 'RowHead', 'Pretrainer', 'methods_table', 'defaults_table',
+           'variant_train_defaults']
 
 # %% ../nbs/07_methods.ipynb #dd38fa65
 import math
-from dataclasses import dataclass, field, fields, asdict
+from dataclasses import dataclass, field, fields, asdict, replace
 from typing import NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .likelihoods import LIKELIHOODS, lookup
-from .views import (ViewConfig, Views, make_views, sample_view_params, block_mask, visible_indices, masked_indices, mosaic, split_tokens,
+from .views import (ViewConfig, Views, make_views, render_view, sample_view_params, block_mask, visible_indices, masked_indices, mosaic, split_tokens,
                            INPUT_DATA, TARGET_DATA)
 from .vit import ViT, EncoderOutput, VIT_SIZES
 from .convnet import make_encoder
@@ -116,7 +117,8 @@ ROWS = [
         {**NCE, 'id_variant': Default('moco', "ours: the poster lists MoCo ('moco'), BYOL ('byol') and Barlow Twins ('barlow'); "
                                                  "'mocov3' is MoCo v3 exactly (nbs/07_methods, VARIANTS); 'moco' stays the "
                                                  "default until measured at CIFAR scale"),
-         **HEAD, 'symmetric': Default(False, 'ours: one direction (MoCo v3 and BYOL swap the views and average: two student passes)')},
+         **HEAD, 'symmetric': Default(False, 'ours: one direction (MoCo v3 and BYOL swap the views and average: two student passes)'),
+         'local_crops': Default(0, "ours: two views; DINO's multi-crop loss also takes smaller local crops (id_variant='dino', VARIANTS)")},
         aliases=('id',), poster_top1=83.0),
     Row('sim_pixel', 'Siamese Image Modeling (pixel)', 'inter-view', '-', 'masked view', 'other view', 'dense pixels',
         '-', 'Gaussian', 'patchify', 'dense decoder', 'mse', {**MASK, **PIXELS}, poster_top1=78.9),
@@ -162,6 +164,33 @@ VARIANTS = {
                                   "hidden_dim (MoCo v3: 4096 for output 256, which the imagenet-vitb preset has; toy 256 for 128, "
                                   "cifar 512 / 1024 for 256, as every projector head here)"),
         'ema_base': Default(0.99, 'MoCo v3 (main_moco.py: --moco-m 0.99, --moco-m-cos: cosine to 1 over training, as ema_momentum)'),
+    }),
+    'dino': Variant('id_variant', ('instance_discrimination',), {
+        'likelihood': Default('dino_multicrop', "DINO (main_dino.py DINOLoss): the cross-entropy from the teacher's centred, sharpened "
+                                                "softmax of global crop i to the student's softmax of crop j, averaged over every pair j != i; "
+                                                "the student sees every crop, the teacher the two global crops only"),
+        'local_crops': Default(2, "ours, measured on the toy data (docs/results/ablations/toy/dino/dino.md: 0, 2 and 4 local crops, 3 seeds); "
+                                  "DINO: 8 (--local_crops_number 8)"),
+        'local_scale': Default((0.05, 0.4), "DINO (--local_crops_scale 0.05 0.4); the local crops' side is DINO's 96/224 of the global "
+                                             "side rounded to whole patches (ours: 16 px at 32 px, 96 at 224). The global crops keep the run's "
+                                             "crop scale (crop_min, 1): toy 0.5, CIFAR 0.25 (ours; DINO: 0.4 with local crops, 0.14 without)"),
+        'head': Default('dino', "DINO (vision_transformer.py DINOHead): 3 Linear layers with GELU to an l2-normalised bottleneck, then a "
+                                "weight-normalised Linear without bias, its norm fixed to 1 (norm_last_layer=True), to the prototypes; "
+                                "truncated-normal init (std 0.02); no predictor. DINO: hidden 2048, bottleneck 256; ours: the preset's "
+                                "hidden_dim and proj_dim (toy 256 and 128; imagenet-vitb 4096 and 256)"),
+        'head_norm': Default('none', 'DINO (--use_bn_in_head false: no normalisation layer in the ViT head)'),
+        'prototypes': Default(256, 'ours, as global_distillation (DINO: --out_dim 65536 on ImageNet)'),
+        'student_temp': Default(0.1, 'DINO (DINOLoss student_temp=0.1)'),
+        'teacher_temp': Default(0.07, "DINO README (ViT-S/16, 300 epochs: --teacher_temp 0.07; main_dino.py's default is 0.04)"),
+        'warmup_teacher_temp': Default(0.04, 'DINO (--warmup_teacher_temp 0.04: the teacher temperature starts there, rising linearly)'),
+        'teacher_temp_warmup': Default(0.3, "ours: the warm-up's share of the run, per step (DINO: --warmup_teacher_temp_epochs 30, per "
+                                            "epoch: 30% of its 100-epoch runs, 10% of the README's 300-epoch run)"),
+        'center_momentum': Default(0.9, "DINO (DINOLoss center_momentum=0.9; the centre is the teacher's mean output over the global "
+                                        "batch, all-reduced across processes)"),
+        'freeze_last_layer': Default(0.01, "DINO (--freeze_last_layer 1: the last layer is not updated in the first epoch, 1 of 100); "
+                                           "ours: the first 1% of the run, as a zero gradient (DINO drops the gradient; with unit-normalised "
+                                           "prototypes the weight decay AdamW still applies changes nothing the head computes)"),
+        'ema_base': Default(0.996, 'DINO (main_dino.py --momentum_teacher 0.996, cosine to 1 over training, as ema_momentum)'),
     }),
     'mae': Variant('mim_variant', ('mim_pixel',), {}),
     'siameseim': Variant('mim_variant', ('mim_feature',), {}),
@@ -301,6 +330,7 @@ class ModelConfig:
     negatives: str = None
     head_norm: str = None
     symmetric: bool = None
+    local_crops: int = None
     dino_head: str = None
     teacher: str = 'ema'            # target encoder of the feature rows: 'ema' (a momentum copy) or 'frozen' (an earlier run's encoder)
     mix_ratio: float = 0.5          # M3I: share of patches that show image b (ours; SiameseIM masks 118/196)
@@ -379,6 +409,20 @@ class Slot:
     labels: torch.Tensor = None
     text: torch.Tensor = None
     soft_labels: torch.Tensor = None  # (B, C), only for the soft-label M3I variant
+    local_views: list = None          # DINO's local crops, each (B, 3, s, s) with s < img_size (`local_crops`)
+
+LOCAL_CROP_SIDE = 96 / 224            # DINO: 96 px local crops beside 224 px global ones
+
+def local_crop_size(cfg):
+    "The side of a local crop: DINO's 96/224 of the global side, rounded to whole patches (16 px at 32 px with patch 8)."
+    return max(cfg.patch, round(cfg.img_size * LOCAL_CROP_SIDE / cfg.patch) * cfg.patch)
+
+def local_crops(cfg, recipe, slot):
+    "How many local crops image stream `slot` needs, and the row whose `local_crops` option asks for them (0, None: none)."
+    for u in recipe.uses:
+        row = ROW[u.row]
+        if u.slot == slot and 'local_crops' in row.defaults and int(cfg.option(row, 'local_crops')): return int(cfg.option(row, 'local_crops')), row
+    return 0, None
 
 def _target_view(recipe, slot):
     "Which view the targets of `slot` are: 'same' (the input's own view) or 'other' (another view of the image)."
@@ -412,8 +456,14 @@ def make_slots(cfg, batch, mean, std, generator, tokenizer=None, view_cfg=ViewCo
         params = [(g[part], j[part]) for g, j in (sample_view_params(gb, view_cfg, generator), sample_view_params(gb, view_cfg, generator))]
         views = make_views(images[idx].to(device), cfg.img_size, mean, std, _target_view(recipe, name) == 'same', params=params)
         views = Views(views.input_view, views.target_view, views.input_geometry.to(device), views.target_geometry.to(device))
+        k, row = local_crops(cfg, recipe, name)       # DINO's local crops: drawn after the two views, so other runs draw as before
+        local = None
+        if k:
+            local_cfg, side = replace(view_cfg, scale=tuple(cfg.option(row, 'local_scale'))), local_crop_size(cfg)
+            local = [render_view(images[idx].to(device), *(p[part] for p in sample_view_params(gb, local_cfg, generator)), side, mean, std)
+                     for _ in range(k)]
         slots[name] = Slot(views, None if masks is None else masks[name].to(device), labels[idx].to(device),
-                           None if text is None else text[idx].to(device))
+                           None if text is None else text[idx].to(device), local_views=local)
     if any(u.slot == 'mix' for u in recipe.uses):
         lam = masks['a'].float().mean(1, keepdim=True)            # the share of the mosaic that shows image b (where a is hidden)
         one_hot = lambda y: F.one_hot(y, cfg.num_classes).float()
@@ -468,6 +518,10 @@ class RowHead(nn.Module):
         if isinstance(self.target_layers, str): self.target_layers = _entry(TARGET_LAYER_RULES, self.target_layers, 'target_layers rule')(VIT_SIZES[cfg.vit][1])
         self.symmetric_sum = opt('symmetric_sum', False)      # MoCo v3 adds the two directions; symmetric=True alone averages them
         if self.symmetric and row.masked: raise ValueError(f'symmetric=True swaps the two views; {row.name} masks its input')
+        self.crops = loss.crops                                # DINO: the student's head on every crop, the teacher's on the global ones
+        if self.crops and self.symmetric: raise ValueError(f"symmetric=True does not apply to {self.likelihood_name}: its loss already uses each global crop as student and as teacher")
+        if opt('local_crops', 0) and not self.crops:
+            raise ValueError(f"local_crops={opt('local_crops')} needs a loss over every crop (id_variant='dino'); {self.likelihood_name} compares two views")
         out = loss.dim(opt) if loss.dim is not None else target_repr.dim(cfg, enc_dim)
         self.read_target, self.dense, self.uses_teacher = target_repr.read, predictor.dense, target_enc.build is None
         self.projector_name = f'projector_{row.name}'
@@ -507,7 +561,18 @@ class RowHead(nn.Module):
         "-log P-hat(z_y | z-hat_y)."
         return self.likelihood(pred, target, slot)
 
-    def forward(self, enc, slot, teacher=None):
+    def multicrop_nll(self, crops, slot, teacher):
+        '''DINO's loss over crops: the student's head on every crop (`crops`: the encoded input view, the other global view,
+        the local crops), in one pass over all of them as DINO's MultiCropWrapper; the teacher on the two global views only.'''
+        pooled = torch.cat([c.dense.mean(1) for c in crops])
+        student = self.predictor.predictor(self.predictor.projector(pooled)).chunk(len(crops))
+        v = slot.views
+        targets = teacher.global_feature(torch.cat([v.input_view, v.target_view]), self.projector_name).chunk(2)
+        return self.nll(list(student), list(targets), slot)
+
+    def forward(self, enc, slot, teacher=None, crops=()):
+        "`crops`: the other crops of the image, encoded (a loss over crops: DINO); `enc` is the input view's."
+        if self.crops: return self.multicrop_nll([enc, *crops], slot, teacher)
         # loss_on='masked': the decoder queries, and the loss reads, only the hidden patches (MAE's decoder design)
         index = masked_indices(slot.mask) if self.loss_on == 'masked' else None
         target = self.target_representation(slot, teacher)
@@ -552,6 +617,20 @@ class Pretrainer(nn.Module):
     def momentum_update(self, momentum):
         if self.teacher is not None: self.teacher.update(self.students(), momentum)
 
+    def set_progress(self, step, total):
+        '''Tell every part that follows the run's progress where it is: step `step` of `total` (the loop calls it before each
+        step). Any submodule with a `set_progress` gets it: DINO's teacher-temperature warm-up and its frozen last layer.'''
+        for m in self.modules():
+            if m is not self and callable(getattr(m, 'set_progress', None)): m.set_progress(step, total)
+
+    def other_crops(self, slot):
+        "The student's other crops for a loss over crops: the other global view, then the local crops in one encoder pass."
+        out = [self.encoder(slot.views.target_view)]
+        if slot.local_views:
+            local = self.encoder(torch.cat(slot.local_views)).dense.chunk(len(slot.local_views))
+            out += [EncoderOutput(d, None, None, d.mean(1)) for d in local]
+        return out
+
     def encode(self, slots):
         "Run f_theta once per input: on the mosaic of slots a and b (M3I), else on each slot in its input mode (visible patches only, or mask tokens)."
         if self.recipe.mix:
@@ -569,7 +648,7 @@ class Pretrainer(nn.Module):
         for use in self.recipe.uses:
             key = use.row if len(self.recipe.uses) == 1 else f'{use.row}@{use.slot}'
             head, slot = self.heads[use.row], slots[use.slot]
-            terms[key] = head(enc[use.slot], slot, self.teacher)
+            terms[key] = head(enc[use.slot], slot, self.teacher, self.other_crops(slot) if head.crops else ())
             if head.symmetric:            # the same loss with the two views swapped (a second student pass), averaged (or summed)
                 v = slot.views
                 swapped = Slot(Views(v.target_view, v.input_view, v.target_geometry, v.input_geometry), None, slot.labels, slot.text)

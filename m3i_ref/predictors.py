@@ -60,11 +60,12 @@ NORMS = {'layer': nn.LayerNorm, 'batch': BatchNorm}
 
 def mlp(in_dim, hidden, out_dim, layers=2, norm='layer'):
     """Linear (layers=1) or Linear-norm-GELU stacks. `norm='layer'` (ours: no batch statistics, nothing to synchronise across
-    processes) or `'batch'` (BYOL, MoCo v3: BatchNorm in every hidden layer, statistics over the global batch)."""
-    if norm not in NORMS: raise ValueError(f'norm={norm!r}; choose one of {list(NORMS)}')
+    processes), `'batch'` (BYOL, MoCo v3: BatchNorm in every hidden layer, statistics over the global batch) or `'none'`
+    (Linear-GELU only: DINO's ViT head)."""
+    if norm != 'none' and norm not in NORMS: raise ValueError(f"norm={norm!r}; choose one of {[*NORMS, 'none']}")
     if layers == 1: return nn.Linear(in_dim, out_dim)
     mods, d = [], in_dim
-    for _ in range(layers - 1): mods += [nn.Linear(d, hidden), NORMS[norm](hidden), nn.GELU()]; d = hidden
+    for _ in range(layers - 1): mods += [nn.Linear(d, hidden), *([NORMS[norm](hidden)] if norm != 'none' else []), nn.GELU()]; d = hidden
     return nn.Sequential(*mods, nn.Linear(d, out_dim))
 
 def mocov3_mlp(in_dim, hidden, out_dim, layers):
@@ -77,13 +78,27 @@ def mocov3_mlp(in_dim, hidden, out_dim, layers):
 
 class DinoHead(nn.Module):
     """DINO's projection head: an MLP to a small bottleneck, l2-normalised, then cosine scores against `prototypes`
-    unit-norm prototype vectors (DINO's weight-normalised last layer with its norm fixed to 1)."""
-    def __init__(self, in_dim, hidden, prototypes, bottleneck=64, norm='layer'):
+    unit-norm prototype vectors (DINO's weight-normalised last layer with its norm fixed to 1). `init='dino'`: the MLP's
+    Linear layers start from a truncated normal of std 0.02 with zero biases (DINO's `_init_weights`), else PyTorch's
+    default. `freeze`: the share of the run at whose start the prototypes get a zero gradient (DINO's
+    `--freeze_last_layer`, one epoch), read from `set_progress`."""
+    def __init__(self, in_dim, hidden, prototypes, bottleneck=64, norm='layer', init='torch', freeze=0.0):
         super().__init__()
         self.mlp = mlp(in_dim, hidden, bottleneck, 3, norm)
         self.prototypes = nn.Parameter(torch.randn(prototypes, bottleneck) * bottleneck ** -0.5)
+        self.freeze, self.progress = freeze, 0.0
+        if init == 'dino':
+            for m in self.mlp.modules():
+                if isinstance(m, nn.Linear): nn.init.trunc_normal_(m.weight, std=0.02); nn.init.zeros_(m.bias)
+    def set_progress(self, step, total):
+        "Where the run is (`step` of `total`): the prototypes are frozen while it is in its first `freeze` share."
+        self.progress = step / max(total, 1)
+    @property
+    def frozen(self): return self.progress < self.freeze
     def forward(self, x):
-        return nn.functional.normalize(self.mlp(x), dim=-1) @ nn.functional.normalize(self.prototypes, dim=-1).T
+        w = self.prototypes
+        if self.frozen: w = w.detach() + 0 * w          # a zero gradient, not none: every process still reduces it (DDP)
+        return nn.functional.normalize(self.mlp(x), dim=-1) @ nn.functional.normalize(w, dim=-1).T
 
 class GlobalHead(nn.Module):
     "Mean over tokens (GAP), then an optional projector and a predictor: (B, N, D) -> (B, out_dim)."
@@ -128,14 +143,19 @@ HEADS = {   # (projector, predictor) of a projector head, by its `head` setting 
         PROJECTORS[kind](cfg, enc_dim, out, norm), mlp(out, cfg.hidden_dim, out, 2, norm) if with_predictor else None),
     # MoCo v3: 3-layer projector, 2-layer predictor, hidden width cfg.hidden_dim (MoCo v3: 4096 = the imagenet-vitb preset)
     'mocov3': lambda cfg, enc_dim, out, norm, kind, with_predictor: (
-        mocov3_mlp(enc_dim, cfg.hidden_dim, out, 3), mocov3_mlp(out, cfg.hidden_dim, out, 2) if with_predictor else None)}
+        mocov3_mlp(enc_dim, cfg.hidden_dim, out, 3), mocov3_mlp(out, cfg.hidden_dim, out, 2) if with_predictor else None),
+    # DINO: its head (hidden width cfg.hidden_dim, bottleneck cfg.proj_dim; DINO 2048 and 256), its init, no predictor
+    'dino': lambda cfg, enc_dim, out, norm, kind, with_predictor: (
+        DinoHead(enc_dim, cfg.hidden_dim, out, bottleneck=cfg.proj_dim, norm=norm, init='dino'), None)}
 
 def _projector_head(cfg, opt, enc_dim, out, query, with_predictor):
     norm, kind, head = opt('head_norm', 'layer'), opt('dino_head', 'plain'), opt('head', 'plain')
     if kind not in PROJECTORS: raise ValueError(f'dino_head={kind!r}; choose one of {list(PROJECTORS)}')
     if head not in HEADS: raise ValueError(f'head={head!r}; choose one of {list(HEADS)}')
     if head == 'mocov3' and norm != 'batch': raise ValueError(f"head_norm={norm!r} does not apply to MoCo v3's MLPs (id_variant='mocov3'): they use BatchNorm")
-    return GlobalHead(*HEADS[head](cfg, enc_dim, out, norm, kind, with_predictor))
+    projector, predictor = HEADS[head](cfg, enc_dim, out, norm, kind, with_predictor)
+    if head == 'dino': projector.freeze = opt('freeze_last_layer', 0.0)      # DINO's frozen last layer (a share of the run)
+    return GlobalHead(projector, predictor)
 
 def _linear_dense_head(cfg, opt, enc_dim, out, query, with_predictor):
     if query != QUERIES['same view']: raise ValueError('the linear dense head maps token j to patch j of the same view; '

@@ -526,6 +526,7 @@ def train_step(run, step):
         reasons = re.findall(r'^\w*(?:Error|Exception): (.*)$', text, flags=re.M)
         raise DataError(reasons[-1] if reasons else (text.splitlines() or [type(e).__name__])[0]) from e
     micro = _micro_batches(batch, cfg.accum_steps)
+    model.set_progress(step, run.total)               # parts that follow the run (DINO's teacher temperature) see this step's progress
     loss_sum, terms_sum = 0.0, {}
     for j, mb in enumerate(micro):
         slots = make_slots(run.mcfg, mb, run.mean, run.std, step_generator(cfg.seed, step, j), run.tokenizer, run.view_cfg, rank(), world_size(), device)

@@ -99,6 +99,13 @@ class ViT(nn.Module):
         if name not in VIT_SIZES: raise ValueError(f'unknown ViT size {name!r}; choose one of {list(VIT_SIZES)}')
         dim, depth, heads = VIT_SIZES[name]
         return cls(img_size, patch, dim, depth, heads, **kwargs)
+    def patch_positions(self, images):
+        """The fixed positions of an image's patches (1, N, dim): the stored grid's at `img_size`; for another square size
+        (a multiple of the patch, e.g. DINO's smaller local crops) the sine-cosine embedding of that grid (`abs_pos_embed`)."""
+        h, w = images.shape[-2:]
+        if h == w == self.img_size: return self.pos_embed[:, 1:]
+        if h != w or h % self.patch: raise ValueError(f'images of {h}x{w} px: the ViT takes square images whose side is a multiple of the patch ({self.patch})')
+        return abs_pos_embed(h // self.patch, self.dim).to(self.pos_embed)[None]
     def forward(self, images, keep=None, return_attention=False, return_layers=False, mask=None):
         b = images.shape[0]
         x = rearrange(self.patch_embed(images), 'b d h w -> b (h w) d')
@@ -106,8 +113,8 @@ class ViT(nn.Module):
             if keep is not None: raise ValueError('give keep (drop the hidden patches) or mask (replace them by the mask token), not both')
             if self.mask_token is None: raise ValueError("this ViT has no mask token: build it with mask_token=True (input_mode='mask_token')")
             x = torch.where(mask.to(x.device)[..., None], self.mask_token.to(x.dtype), x)
-        x = x + self.pos_embed[:, 1:]
-        positions = torch.arange(self.num_patches, device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
+        x = x + self.patch_positions(images)
+        positions = torch.arange(x.shape[1], device=x.device).expand(b, -1) if keep is None else keep.to(x.device)
         if keep is not None: x = torch.gather(x, 1, positions[..., None].expand(-1, -1, self.dim))
         x = torch.cat([(self.cls_token + self.pos_embed[:, :1]).expand(b, -1, -1), x], 1)
         maps, layers = [], []

@@ -14,6 +14,7 @@ def _double_slots(slots):
         if s.views is not None:
             v = s.views
             s.views = Views(v.input_view.double(), v.target_view.double(), v.input_geometry, v.target_geometry)
+        if s.local_views is not None: s.local_views = [x.double() for x in s.local_views]
         if s.soft_labels is not None: s.soft_labels = s.soft_labels.double()
     return slots
 
@@ -36,10 +37,13 @@ def loss_and_grads(method, rank=0, world=1, ddp=False):
     out = net(slots)
     out['loss'].backward()
     loss = all_reduce_mean(out['loss'].detach())
-    return loss.item(), {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+    grads = {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+    grads.update({k: b.clone() for k, b in model.named_buffers() if k.endswith('likelihood.center')})   # DINO's centre: global-batch mean
+    return loss.item(), grads
 
 @pytest.mark.ddp
 @pytest.mark.parametrize('method', ['instance_discrimination', 'instance_discrimination+head_norm=batch', 'instance_discrimination+id_variant=mocov3',
+                                    'instance_discrimination+id_variant=dino', 'instance_discrimination+id_variant=dino+local_crops=2',
                                     'clip', 'sim_feature', 'm3i'])
 def test_two_gloo_processes_match_one_process(method, tmp_path):
     single_loss, single_grads = loss_and_grads(method)

@@ -107,3 +107,17 @@ def test_the_pipeline_page_gives_the_days_its_runs_were_made(tmp_path):
     (later / 'pipeline.json').write_text(json.dumps(dict(res, date='2999-01-01')))
     pipeline_report(tmp_path, 'cmd')
     assert f'Dates {day} to 2999-01-01.' in (tmp_path / 'pipelines.md').read_text()
+
+def test_a_setting_added_since_a_stage_finished_does_not_rerun_it(tmp_path):
+    "A finished stage is read back when its stage.json predates a new TrainConfig key (the key at its default), not otherwise."
+    from dataclasses import asdict
+    from m3i_ref.pipelines import _finished
+    cfg = make_config('mim_pixel', 'toy', dict(TINY, out_dir=str(tmp_path)))
+    key = dict(config=asdict(cfg), finetune_epochs=0, objective_batches=1)
+    done = tmp_path / 'stage.json'
+    write = lambda config, **kw: done.write_text(json.dumps(dict(key, config=config, knn_top1=50.0, **kw)))
+    older = {k: v for k, v in key['config'].items() if k != 'local_crops'}          # written before local_crops existed
+    write(older); assert _finished(done, key)['knn_top1'] == 50.0
+    write(dict(older, local_crops=2)); assert _finished(done, key) is None           # a different value: re-run
+    write(dict(older, blr=1.0)); assert _finished(done, key) is None
+    done.write_text(json.dumps(dict(key, config=older, finetune_epochs=3))); assert _finished(done, key) is None
