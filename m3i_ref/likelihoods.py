@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['DENSE_NEGATIVES', 'LIKELIHOODS', 'entropy', 'conditional_mi', 'variational_bound', 'gaussian_nll', 'mse_loss',
            'cosine_loss', 'unigrad_loss', 'l1_loss', 'smooth_l1_loss', 'boltzmann_nll', 'info_nce', 'mocov3_ctr',
-           'dense_info_nce', 'DinoLikelihood', 'barlow_twins_loss', 'LikelihoodEntry', 'Likelihood',
-           'SoftmaxCrossEntropy', 'LearnedTemperatureInfoNCE', 'lookup']
+           'dense_info_nce', 'DinoLikelihood', 'barlow_twins_loss', 'sinkhorn', 'sharpen', 'MSNLikelihood',
+           'LikelihoodEntry', 'Likelihood', 'SoftmaxCrossEntropy', 'LearnedTemperatureInfoNCE', 'lookup']
 
 # %% ../nbs/00_mutual_information.ipynb #0adde75c
 import math
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .distributed import all_gather_with_grad, all_reduce_mean, rank
+from .distributed import all_gather_with_grad, all_reduce_mean, rank, world_size
 
 # %% ../nbs/00_mutual_information.ipynb #aa49e9b8
 def entropy(p, dim=-1):
@@ -173,6 +173,49 @@ def barlow_twins_loss(pred, target, lambd=5e-3):
     off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
     return (on + lambd * off) / c.shape[0]
 
+# %% ../nbs/00_mutual_information.ipynb #6005cd33
+@torch.no_grad()
+def sinkhorn(q, iters=3):
+    '''Sinkhorn-Knopp on assignment probabilities `q` (B, K) over the global batch (every process's rows): after it each
+    prototype holds 1/K of the batch's mass and each row sums to 1 (SwAV; MSN applies 3 steps to its sharpened targets).'''
+    total = lambda x: all_reduce_mean(x) * world_size()           # a sum over processes (x itself in one process)
+    q = q.T                                                        # (K, B)
+    k, b = q.shape[0], q.shape[1] * world_size()
+    q = q / total(q.sum())
+    for _ in range(iters):
+        q = q / total(q.sum(1, keepdim=True)) / k                  # every prototype: 1/K of the mass
+        q = q / q.sum(0, keepdim=True) / b                         # every sample: 1/B
+    return (q * b).T
+
+def sharpen(p, T):
+    "p^(1/T), renormalised: T < 1 makes a distribution peakier (MSN's target, T = 0.25)."
+    p = p ** (1 / T)
+    return p / p.sum(-1, keepdim=True)
+
+class MSNLikelihood(nn.Module):
+    '''Masked Siamese Networks (Assran et al. 2022): cross-entropy from the teacher's sharpened prototype assignment of
+    the unmasked view to the student's assignment of the masked view, plus `me_max` times (log K - H(mean assignment over
+    the global batch)). The K prototypes are this module's parameters, shared by student and teacher; the target side
+    carries no gradient (neither into the target nor into the prototypes).'''
+    def __init__(self, dim, prototypes=1024, tau=0.1, T=0.25, me_max=1.0, use_sinkhorn=True):
+        super().__init__()
+        self.tau, self.T, self.me_max, self.use_sinkhorn = tau, T, me_max, use_sinkhorn
+        self.prototypes = nn.Parameter(torch.empty(prototypes, dim).uniform_(-dim ** -0.5, dim ** -0.5))   # MSN's initialisation
+    def logits(self, z, prototypes):
+        "Cosine similarities to the prototypes over tau, (B, K): their softmax is the prototype assignment."
+        return F.normalize(z, dim=-1) @ F.normalize(prototypes, dim=-1).T / self.tau
+    def extra_repr(self): return f'prototypes={len(self.prototypes)}, tau={self.tau}, T={self.T}, me_max={self.me_max}, sinkhorn={self.use_sinkhorn}'
+    def forward(self, anchor, target, slot=None):
+        prototypes = _full(self.prototypes)
+        logits = self.logits(_full(anchor), prototypes)                                    # student, masked view
+        with torch.no_grad():
+            p_target = sharpen(self.logits(_full(target.detach()), prototypes.detach()).softmax(-1), self.T)   # teacher, unmasked view
+            if self.use_sinkhorn: p_target = sinkhorn(p_target)
+        ce = -(p_target * F.log_softmax(logits, -1)).sum(-1).mean()
+        if not self.me_max: return ce
+        mean_p = all_gather_with_grad(logits.softmax(-1).mean(0, keepdim=True)).mean(0)    # the global batch's mean, differentiable for our part
+        return ce + self.me_max * (math.log(len(mean_p)) - entropy(mean_p))
+
 # %% ../nbs/00_mutual_information.ipynb #5292a41c
 @dataclass(frozen=True)
 class LikelihoodEntry:
@@ -224,6 +267,8 @@ LIKELIHOODS = {
     'dino_multicrop': LikelihoodEntry(lambda opt, dim: DinoLikelihood(dim, opt('student_temp'), opt('teacher_temp'), opt('center_momentum', 0.9),
                                                                       opt('warmup_teacher_temp'), opt('teacher_temp_warmup', 0.0)),
                                       dim=lambda opt: opt('prototypes'), predictor=False, crops=True),
+    'msn': LikelihoodEntry(lambda opt, dim: MSNLikelihood(dim, opt('prototypes'), opt('tau'), opt('sharpen'), opt('me_max'), opt('sinkhorn')),
+                           predictor=False),
 }
 
 def lookup(registry, key, column):

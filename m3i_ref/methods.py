@@ -153,6 +153,25 @@ VARIANTS = {
         'likelihood': Default('info_nce', 'MoCo (InfoNCE over the batch, cosine similarity); one direction (ours)')}),
     'byol': Variant('id_variant', ('instance_discrimination',), {'likelihood': Default('cosine', 'BYOL (2 - 2 cos, stop gradient)')}),
     'barlow': Variant('id_variant', ('instance_discrimination',), {'likelihood': Default('barlow', 'Barlow Twins (cross-correlation to the identity)')}),
+    'msn': Variant('id_variant', ('sim_global',), {
+        'likelihood': Default('msn', "MSN (src/losses.py init_msn_loss): H(p+, p) + me_max (log K - H(mean p)); p = softmax(cos(z, prototypes) / tau) "
+                                     "of the student's projection of the masked view, p+ = sinkhorn(sharpen(softmax(cos(z+, prototypes) / tau), T)) "
+                                     "of the EMA teacher's projection of the unmasked other view, no gradient; the same K learnable prototypes "
+                                     "on both sides; mean and Sinkhorn over every process's batch. Ours: one masked view per image (MSN adds "
+                                     "10 masked focal views of 96 px: skipped), the mean token (MSN: the class token)"),
+        'tau': Default(0.1, 'MSN (configs/pretrain/msn_vits16.yaml: criterion.temperature 0.1)'),
+        'sharpen': Default(0.25, 'MSN (msn_vits16.yaml: start_sharpen = final_sharpen = 0.25: a constant T)'),
+        'me_max': Default(1.0, 'MSN (msn_vits16.yaml: me_max true, memax_weight 1.0; losses.py adds log K, so the term is >= 0; '
+                               'its other regulariser, the entropy of each anchor prediction, is off: ent_weight 0.0; label_smoothing 0.0)'),
+        'sinkhorn': Default(True, 'MSN (msn_vits16.yaml: use_sinkhorn true: 3 Sinkhorn-Knopp steps on the sharpened targets, losses.py distributed_sinkhorn)'),
+        'prototypes': Default(256, "ours: global distillation's prototype count, for 10-class data; MSN: 1024 (msn_vits16.yaml num_proto, ImageNet)"),
+        'head': Default('plain', "MSN (msn_train.py init_model: Linear-BN-GELU, Linear-BN-GELU, Linear; hidden 2048, output 256; no predictor: "
+                                 "use_pred_head false); ours: the same MLP at the preset's hidden_dim / proj_dim (imagenet-vitb 4096 / 256, toy 256 / 128), "
+                                 "BatchNorm over the global batch"),
+        'mask_ratio': Default(0.6, "ours: the row's block mask (SiameseIM: 118 of 196 patches), so that 'moco' and 'msn' differ only in the loss; "
+                                   "MSN drops random patches, 0.15 of them for ViT-S/16 (msn_vits16.yaml patch_drop)"),
+        'ema_base': Default(0.996, 'MSN (msn_train.py: momentum 0.996 to 1, linear over 1.25 x the run; ours: cosine to 1 over the run, as ema_momentum)'),
+    }),
     'mocov3': Variant('id_variant', ('instance_discrimination',), {
         'likelihood': Default('mocov3_ctr', "MoCo v3 (moco/builder.py ctr_loss): CrossEntropy(q k^T / tau, arange(N)) * 2 tau, "
                                                      "q and k l2-normalised, negatives the batch's other images (every process's)"),
@@ -375,15 +394,16 @@ class ModelConfig:
                                        f"and mask_ratio is never read; use --set mix_ratio=...")
         rows = [ROW[r] for r in names]
         for r in rows: self.variant_settings(r)        # a variant of another row, or none at all: refused here, by name
+        own = lambda r: {**r.defaults, **self.variant_settings(r)}   # a row's options and its chosen variant's (MSN: prototypes)
         for key in ROW_OPTIONS:
             value = getattr(self, key, None)
             if value is None: continue
-            mine = [r for r in rows if key in r.defaults]
+            mine = [r for r in rows if key in own(r)]
             if not mine:
                 have = [r.name for r in ROWS if key in r.defaults]
                 raise ValueError(f'option {key}={value!r} does not apply to {self.method!r}; rows with it: {have}')
-            if len({repr(r.defaults[key].value) for r in mine}) > 1:
-                raise ValueError(f'option {key} is ambiguous in {self.method!r}: ' + ', '.join(f'{r.name} (default {r.defaults[key].value!r})' for r in mine)
+            if len({repr(own(r)[key].value) for r in mine}) > 1:
+                raise ValueError(f'option {key} is ambiguous in {self.method!r}: ' + ', '.join(f'{r.name} (default {own(r)[key].value!r})' for r in mine)
                                  + f'; set one row with ' + ' or '.join(f'{r.name}.{key}=...' for r in mine))
         for name, opts in (self.row_options or {}).items():
             if name not in ROW: raise ValueError(f'unknown row {name!r} in {name}.*; choose one of {list(ROW)}')

@@ -1,12 +1,15 @@
 """Named methods that are the methods (issue 24): `id_variant='mocov3'` is MoCo v3 (Chen, Xie, He 2021) exactly;
+`id_variant='dino'` is DINO's recipe, `id_variant='msn'` on sim_global MSN's loss (Assran et al. 2022);
 `mim_variant='simmim'` is SimMIM's recipe and `mim_variant='data2vec'` data2vec vision's (mask tokens inside the encoder,
 a linear head). Each test checks one part of its recipe against a value built here by hand from the paper's formula,
 never by calling the loss function under test."""
+import math
 import pytest
 import torch
 import torch.nn as nn
-from m3i_ref.methods import ModelConfig, Pretrainer, make_slots, Slot, defaults_table, VARIANTS, ROW
-from m3i_ref.views import Views
+from m3i_ref.methods import ModelConfig, Pretrainer, make_slots, Slot, defaults_table, likelihood_name, VARIANTS, ROW
+from m3i_ref.likelihoods import LIKELIHOODS
+from m3i_ref.views import Views, visible_indices
 from m3i_ref.predictors import BatchNorm
 
 ROW_NAME = 'instance_discrimination'
@@ -421,3 +424,141 @@ def test_the_training_loop_tells_the_model_its_progress(tmp_path):
         for step in range(3): train_step(run, step)
     finally: run.lock.release()
     assert seen == pytest.approx([0.04 + 0.03 * (s / 4) / 0.3 if s / 4 < 0.3 else 0.07 for s in range(3)])
+
+
+# --- id_variant='msn' on sim_global: Masked Siamese Networks (Assran et al. 2022), checked against MSN's formula by hand ---
+MSN_ROW = 'sim_global'
+
+def msn_by_hand(z, z_target, prototypes, tau=0.1, T=0.25, me_max=True, sinkhorn_steps=3, detach_target=True):
+    '''MSN's loss written out (src/losses.py of facebookresearch/msn, in our words): softmax of cosine similarities to the
+    prototypes over tau; the target sharpened (p^(1/T), renormalised) and passed through Sinkhorn-Knopp; the cross-entropy
+    H(target, p); plus log K - H(mean of p over the batch).'''
+    cos = lambda a, b: (a / a.norm(dim=1, keepdim=True)) @ (b / b.norm(dim=1, keepdim=True)).T
+    softmax = lambda x: torch.exp(x) / torch.exp(x).sum(1, keepdim=True)
+    p = softmax(cos(z, prototypes) / tau)
+    protos_t = prototypes.detach() if detach_target else prototypes
+    t = softmax(cos(z_target.detach() if detach_target else z_target, protos_t) / tau)
+    t = t ** (1 / T); t = t / t.sum(1, keepdim=True)
+    if sinkhorn_steps:
+        q = t.T                                    # (K, B)
+        k, b = q.shape
+        q = q / q.sum()
+        for _ in range(sinkhorn_steps):
+            q = q / q.sum(1, keepdim=True) / k
+            q = q / q.sum(0, keepdim=True) / b
+        t = (q * b).T
+    ce = -(t * torch.log(p)).sum(1).mean()
+    if not me_max: return ce
+    mean = p.mean(0)
+    return ce + math.log(len(mean)) + (mean * torch.log(mean)).sum()
+
+def msn_tensors(b=6, d=8, k=5, seed=0):
+    "A fixed tiny batch: projections of the masked view, of the other view (near them), and prototypes (float64)."
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(b, d, generator=g, dtype=torch.float64)
+    z_target = z + 0.5 * torch.randn(b, d, generator=g, dtype=torch.float64)
+    return z, z_target, torch.randn(k, d, generator=g, dtype=torch.float64)
+
+def msn_likelihood(prototypes):
+    "The registry's MSN likelihood with the variant's settings, its prototypes set to `prototypes`."
+    s = VARIANTS['msn'].settings
+    opt = {**{k: d.value for k, d in s.items()}, 'prototypes': len(prototypes)}.get
+    lik = LIKELIHOODS[s['likelihood'].value].build(opt, prototypes.shape[1]).double()
+    with torch.no_grad(): lik.prototypes.copy_(prototypes)
+    return lik
+
+def test_msn_loss_equals_the_formula_by_hand():
+    z, z_target, protos = msn_tensors()
+    lik = msn_likelihood(protos)
+    z, z_target = z.clone().requires_grad_(), z_target.clone().requires_grad_()
+    got = lik(z, z_target)
+    expected = msn_by_hand(z, z_target, protos)
+    assert got.item() == pytest.approx(expected.item(), abs=1e-10)
+    # each part counts: the test fails without sharpening, without me-max or without Sinkhorn
+    for part in (dict(T=1.0), dict(me_max=False), dict(sinkhorn_steps=0)):
+        assert abs(got.item() - msn_by_hand(z, z_target, protos, **part).item()) > 1e-3, part
+    # the settings are MSN's, from the registry
+    s = VARIANTS['msn'].settings
+    assert (s['tau'].value, s['sharpen'].value, s['me_max'].value, s['sinkhorn'].value, s['ema_base'].value) == (0.1, 0.25, 1.0, True, 0.996)
+    # no gradient through the target: none into the teacher's projection, and the prototypes' gradient is the student side's only
+    got.backward()
+    assert z_target.grad is None and z.grad is not None and z.grad.abs().sum() > 0
+    p = protos.clone().requires_grad_()
+    msn_by_hand(z.detach(), z_target.detach(), p).backward()
+    torch.testing.assert_close(lik.prototypes.grad, p.grad, atol=1e-10, rtol=0)
+    q = protos.clone().requires_grad_()
+    msn_by_hand(z.detach(), z_target.detach(), q, detach_target=False).backward()
+    assert (q.grad - p.grad).abs().max() > 1e-4            # a gradient through the target would be caught
+
+def test_msn_me_max_is_zero_for_even_use_and_log_k_for_collapse():
+    "The regulariser log K - H(mean p): 0 when the batch spreads evenly over the prototypes, log K when every image picks one."
+    lik = msn_likelihood(torch.eye(4, dtype=torch.float64))
+    lik.use_sinkhorn, lik.tau = False, 0.01                     # a low temperature: one-hot assignments
+    even = torch.eye(4, dtype=torch.float64) * 100               # image i on prototype i, very sharply
+    collapsed = torch.zeros(4, 4, dtype=torch.float64); collapsed[:, 0] = 100
+    lik.me_max = 0.0
+    ce_even, ce_collapsed = lik(even, even).item(), lik(collapsed, collapsed).item()
+    lik.me_max = 1.0
+    assert lik(even, even).item() - ce_even == pytest.approx(0.0, abs=1e-6)
+    assert lik(collapsed, collapsed).item() - ce_collapsed == pytest.approx(math.log(4), abs=1e-6)
+
+def build_msn(shapes, **kw):
+    data, tok, _ = shapes
+    cfg = ModelConfig(method=MSN_ROW, num_classes=data.num_classes, vocab_size=len(tok), patch=8, id_variant='msn', **kw)
+    torch.manual_seed(0)
+    return cfg, Pretrainer(cfg)
+
+def test_msn_model_loss_equals_the_formula_by_hand(shapes):
+    "The whole model: the student's projection of the masked view, the EMA teacher's of the other view, the shared prototypes."
+    cfg, model = build_msn(shapes)
+    model = moved_teacher(model, shapes, cfg)
+    slot = batch(cfg, shapes, n=8)['a']
+    head = model.heads[MSN_ROW]
+    got = model({'a': slot})['loss']
+    visible = visible_indices(slot.mask)
+    assert slot.mask.float().mean().item() == pytest.approx(0.6, abs=0.1)       # the row's block mask hides the input
+    z = head.predictor.projector(model.encoder(slot.views.input_view, visible).dense.mean(1))            # student: masked view
+    with torch.no_grad():
+        z_target = model.teacher.copies[head.projector_name](model.teacher.copies['encoder'](slot.views.target_view).dense.mean(1))
+    expected = msn_by_hand(z, z_target, head.likelihood.prototypes)
+    assert got.item() == pytest.approx(expected.item(), abs=1e-5)
+    assert likelihood_name(ROW[MSN_ROW], cfg) == 'msn' and likelihood_name(ROW[MSN_ROW], ModelConfig(method=MSN_ROW)) == 'info_nce'   # not the default
+
+def test_msn_heads_and_prototypes(shapes):
+    cfg, model = build_msn(shapes)
+    head = model.heads[MSN_ROW]
+    mods = list(head.predictor.projector)                 # MSN's projector: Linear-BN-GELU, Linear-BN-GELU, Linear
+    assert [type(m) for m in mods] == [nn.Linear, BatchNorm, nn.GELU] * 2 + [nn.Linear]
+    assert mods[0].out_features == mods[3].out_features == cfg.hidden_dim and mods[-1].out_features == cfg.proj_dim
+    assert isinstance(head.predictor.predictor, nn.Identity)                      # no predictor
+    protos = head.likelihood.prototypes
+    assert protos.shape == (VARIANTS['msn'].settings['prototypes'].value, cfg.proj_dim) and protos.requires_grad
+    assert not any(p is protos for p in model.teacher.parameters())               # one set, the student's, used by the teacher too
+    assert build_msn(shapes, prototypes=64)[1].heads[MSN_ROW].likelihood.prototypes.shape[0] == 64   # --set prototypes=64
+    with pytest.raises(ValueError, match='prototypes=64 does not apply'): build(shapes, prototypes=64)   # not with InfoNCE
+    with pytest.raises(ValueError, match="id_variant='msn' does not apply to instance_discrimination"):
+        data, tok, _ = shapes
+        Pretrainer(ModelConfig(method='instance_discrimination', num_classes=data.num_classes, vocab_size=len(tok), id_variant='msn'))
+
+def test_msn_trains(shapes):
+    cfg, model = build_msn(shapes)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    slots = batch(cfg, shapes, n=16)
+    before = model.heads[MSN_ROW].likelihood.prototypes.detach().clone()
+    losses = []
+    for step in range(8):
+        loss = model(slots)['loss']
+        opt.zero_grad(); loss.backward(); opt.step(); model.momentum_update(0.996)
+        losses.append(loss.item())
+    assert not torch.equal(before, model.heads[MSN_ROW].likelihood.prototypes)    # the prototypes learn
+    assert sum(losses[-3:]) < sum(losses[1:4])
+
+def test_msn_run_settings_and_listing():
+    from m3i_ref.train import make_config
+    assert make_config(MSN_ROW, 'toy', {'id_variant': 'msn'}).ema_base == 0.996
+    assert make_config(MSN_ROW, 'toy', {'id_variant': 'msn', 'ema_base': '0.99'}).ema_base == 0.99    # a --set wins
+    assert make_config(MSN_ROW, 'toy', {}).ema_base == 0.995
+    assert make_config(MSN_ROW, 'toy', {}).option(ROW[MSN_ROW], 'id_variant') == 'moco'                # the row's default is kept
+    table = defaults_table()
+    for key, d in VARIANTS['msn'].settings.items():
+        assert f'| {MSN_ROW} (id_variant=msn) | {key} | {d.value} | {d.source} |' in table and d.source
