@@ -231,8 +231,8 @@ VARIANTS = {
                                    "data/data_simmim.py; no per-patch normalisation)"),
         'mask_ratio': Default(0.6, 'SimMIM (MASK_RATIO 0.6, random over 32x32-px mask units: 2x2 ViT-B/16 patches at 224 px, '
                                    '30 of 49 units = 120 of 196 patches); ours: the block mask every masked row here uses, at 0.6, '
-                                   'so MAE and SimMIM differ only in what SimMIM changes (at 32 px / patch 4 its 2x2-patch units '
-                                   'would leave a 4x4 grid of 16 choices)'),
+                                   'so MAE and SimMIM differ only in what SimMIM changes; its 2x2-patch units would leave 4 '
+                                   'choices on the toy grid of 4x4 patches, 16 on the CIFAR grid of 8x8'),
     }),
     'data2vec': Variant('mim_variant', ('mim_feature',), {
         'input_mode': Default('mask_token', 'data2vec vision (beit/modeling_cyclical.py of facebookresearch/data2vec_vision: '
