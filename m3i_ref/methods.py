@@ -194,7 +194,7 @@ VARIANTS = {
         'likelihood': Default('dino_multicrop', "DINO (main_dino.py DINOLoss): the cross-entropy from the teacher's centred, sharpened "
                                                 "softmax of global crop i to the student's softmax of crop j, averaged over every pair j != i; "
                                                 "the student sees every crop, the teacher the two global crops only"),
-        'local_crops': Default(2, "ours, measured on the toy data (docs/results/ablations/toy/dino/dino.md: 0, 2 and 4 local crops, 3 seeds); "
+        'local_crops': Default(0, "ours, measured on the toy data (docs/results/ablations/toy/dino/dino.md: 0, 2 and 4 local crops, 3 seeds); "
                                   "DINO: 8 (--local_crops_number 8)"),
         'local_scale': Default((0.05, 0.4), "DINO (--local_crops_scale 0.05 0.4); the local crops' side is DINO's 96/224 of the global "
                                              "side rounded to whole patches (ours: 16 px at 32 px, 96 at 224). The global crops keep the run's "

@@ -78,18 +78,17 @@ def mocov3_mlp(in_dim, hidden, out_dim, layers):
 
 class DinoHead(nn.Module):
     """DINO's projection head: an MLP to a small bottleneck, l2-normalised, then cosine scores against `prototypes`
-    unit-norm prototype vectors (DINO's weight-normalised last layer with its norm fixed to 1). `init='dino'`: the MLP's
-    Linear layers start from a truncated normal of std 0.02 with zero biases (DINO's `_init_weights`), else PyTorch's
-    default. `freeze`: the share of the run at whose start the prototypes get a zero gradient (DINO's
+    unit-norm prototype vectors (DINO's weight-normalised last layer with its norm fixed to 1). `init_std` (DINO: 0.02):
+    the MLP's Linear layers start from a truncated normal of that std with zero biases (DINO's `_init_weights`); None:
+    PyTorch's default. `freeze`: the share of the run at whose start the prototypes get a zero gradient (DINO's
     `--freeze_last_layer`, one epoch), read from `set_progress`."""
-    def __init__(self, in_dim, hidden, prototypes, bottleneck=64, norm='layer', init='torch', freeze=0.0):
+    def __init__(self, in_dim, hidden, prototypes, bottleneck=64, norm='layer', init_std=None, freeze=0.0):
         super().__init__()
         self.mlp = mlp(in_dim, hidden, bottleneck, 3, norm)
         self.prototypes = nn.Parameter(torch.randn(prototypes, bottleneck) * bottleneck ** -0.5)
         self.freeze, self.progress = freeze, 0.0
-        if init == 'dino':
-            for m in self.mlp.modules():
-                if isinstance(m, nn.Linear): nn.init.trunc_normal_(m.weight, std=0.02); nn.init.zeros_(m.bias)
+        for m in self.mlp.modules() if init_std is not None else ():
+            if isinstance(m, nn.Linear): nn.init.trunc_normal_(m.weight, std=init_std); nn.init.zeros_(m.bias)
     def set_progress(self, step, total):
         "Where the run is (`step` of `total`): the prototypes are frozen while it is in its first `freeze` share."
         self.progress = step / max(total, 1)
@@ -146,7 +145,7 @@ HEADS = {   # (projector, predictor) of a projector head, by its `head` setting 
         mocov3_mlp(enc_dim, cfg.hidden_dim, out, 3), mocov3_mlp(out, cfg.hidden_dim, out, 2) if with_predictor else None),
     # DINO: its head (hidden width cfg.hidden_dim, bottleneck cfg.proj_dim; DINO 2048 and 256), its init, no predictor
     'dino': lambda cfg, enc_dim, out, norm, kind, with_predictor: (
-        DinoHead(enc_dim, cfg.hidden_dim, out, bottleneck=cfg.proj_dim, norm=norm, init='dino'), None)}
+        DinoHead(enc_dim, cfg.hidden_dim, out, bottleneck=cfg.proj_dim, norm=norm, init_std=0.02), None)}
 
 def _projector_head(cfg, opt, enc_dim, out, query, with_predictor):
     norm, kind, head = opt('head_norm', 'layer'), opt('dino_head', 'plain'), opt('head', 'plain')
@@ -154,7 +153,7 @@ def _projector_head(cfg, opt, enc_dim, out, query, with_predictor):
     if head not in HEADS: raise ValueError(f'head={head!r}; choose one of {list(HEADS)}')
     if head == 'mocov3' and norm != 'batch': raise ValueError(f"head_norm={norm!r} does not apply to MoCo v3's MLPs (id_variant='mocov3'): they use BatchNorm")
     projector, predictor = HEADS[head](cfg, enc_dim, out, norm, kind, with_predictor)
-    if head == 'dino': projector.freeze = opt('freeze_last_layer', 0.0)      # DINO's frozen last layer (a share of the run)
+    if hasattr(projector, 'freeze'): projector.freeze = opt('freeze_last_layer', 0.0)   # DINO's frozen last layer (a share of the run)
     return GlobalHead(projector, predictor)
 
 def _linear_dense_head(cfg, opt, enc_dim, out, query, with_predictor):

@@ -28,7 +28,8 @@ lines = ['# Reading the toy pipelines page', '',
  f'the random-init encoder {mean_floor("random_init", "knn_top1"):.1f} / {mean_floor("random_init", "linear_top1"):.1f} / '
  f'{mean_floor("random_init", "finetune_top1"):.1f} (its fine-tuning is training from scratch); chance {mean_floor("chance", "knn_top1"):.1f}.',
  f'- **FD-DINO** (stage 1 is DINO\'s recipe, `{rows["fd_dino/1"]["method"]}` with `id_variant={rows["fd_dino/1"]["id_variant"]}` at its '
- f'default settings: multi-crop, the teacher on the global crops only, DINO\'s centring, temperatures and head; before issue 24 it '
+ f'default settings: two global crops and no local ones, chosen in `docs/results/ablations/toy/dino/dino.md`; each crop\'s teacher output '
+ f'the target of the other crop\'s student output, DINO\'s centring, temperatures, head and EMA; before issue 24 it '
  f'was our same-view `global_distillation` row): stage 1 {three("fd_dino/1")}, stage 2 (dense distillation of the frozen stage 1) {three("fd_dino/2")}. '
  f'Linear probe falls (the poster\'s 78.2 -> 76.1): **{claim("FD-DINO: stage-2 linear")}** (stage 2 minus stage 1 by seed: {fd_diff("linear_top1")}); '
  f'fine-tuning rises (82.8 -> 83.8): **{claim("FD-DINO: stage-2 fine-tuning")}** ({fd_diff("finetune_top1")}).',
