@@ -24,9 +24,8 @@ for s in SETTINGS:
                  *(f"{' / '.join(f'{x:.1f}' for x in per[m])} (mean {table[s][m]['mean']:.1f})" for m in METRICS),
                  f"{cost['ms_per_step'][s]:.0f} ({cost['relative_to_moco'][s]:.2f}x)"])
 PAIRS = [('dino-local2', 'dino-local0', 'two local crops vs none'), ('dino-local4', 'dino-local0', 'four local crops vs none'),
-         ('dino-local4', 'dino-local2', 'four local crops vs two'), ('dino-local2', 'moco', 'DINO (2 local crops) vs MoCo'),
-         ('dino-local0', 'moco', 'DINO (no local crops) vs MoCo'), ('dino-local2', 'mocov3', 'DINO (2 local crops) vs MoCo v3'),
-         ('mocov3', 'moco', 'MoCo v3 vs MoCo')]
+         ('dino-local4', 'dino-local2', 'four local crops vs two'), ('dino-local0', 'moco', 'DINO (no local crops) vs MoCo'),
+         ('dino-local0', 'mocov3', 'DINO (no local crops) vs MoCo v3'), ('mocov3', 'moco', 'MoCo v3 vs MoCo')]
 comparisons, crows = [], []
 for a, b, what in PAIRS:
     for m, label in METRICS.items():
@@ -36,16 +35,17 @@ for a, b, what in PAIRS:
         crows.append([f'{what} ({label})', ', '.join(f'{d:+.1f}' for d in st['diffs']), f"{st['mean']:+.1f}", v])
 when = date_span(r['date'] for s in SETTINGS for r in runs[s].values())
 lines = ['# DINO against MoCo and MoCo v3, and DINO\'s local crops (toy data, 3 seeds)', '',
-         'Commands: `bash docs/results/ablations/toy/dino/run.sh` (15 runs: `m3i-ref bench quality --preset toy --runs '
-         'instance_discrimination --out docs/results/ablations/toy/dino/runs/<setting>/seed<k> --set id_variant=... [--set local_crops=N] '
-         '--set seed=<k>`), `OMP_NUM_THREADS=1 python docs/results/ablations/toy/dino/cost.py`, then `python docs/results/ablations/toy/dino/report.py`.', '',
+         'Commands: `bash docs/results/ablations/toy/dino/run.sh`, `OMP_NUM_THREADS=1 python docs/results/ablations/toy/dino/cost.py`, '
+         'then `python docs/results/ablations/toy/dino/report.py`. Each of the 15 runs of run.sh is `m3i-ref bench quality --preset toy '
+         '--runs instance_discrimination --out docs/results/ablations/toy/dino/runs/SETTING/seedK --set id_variant=VARIANT '
+         '[--set local_crops=N] --set seed=K` (its page and run file in that folder).', '',
          f'The instance-discrimination row at the toy preset (1,000 steps of 64 images, {runs["moco"][seeds[0]]["test_images"]:,} test images), '
          f'seeds {", ".join(map(str, seeds))}, each setting with its variant\'s own settings (`VARIANTS`, `nbs/07_methods`; '
          f'EMA base {", ".join(sorted({str(table[s]["ema_base"]) + " (" + table[s]["id_variant"] + ")" for s in SETTINGS}))}). '
          f'`dino-localN`: `id_variant=dino` with N local crops of 16 px beside the two 32 px global crops. kNN (k=200, t=0.1) and '
          f'linear probe on the frozen encoder. {when}.', '',
          *markdown_table(['setting', 'id_variant', 'local crops', 'kNN per seed', 'linear per seed', 'ms per step (x MoCo)'], rows), '',
-         f"Cost: one training step of the toy model on 64 images, one thread, best of {cost['repeats']} (`cost.py`); relative "
+         f"Cost: one training step of the toy model on 64 images, one thread, {cost['repeats']} (`cost.py`); relative "
          'costs are what to read, absolute times depend on the shared machine\'s load.', '',
          *markdown_table(['comparison', 'per-seed differences', 'mean', 'verdict'], crows), '', VERDICT_RULE, '']
 (out / 'dino.md').write_text('\n'.join(lines))

@@ -19,6 +19,6 @@ for v in dino-local0 dino-local2 dino-local4 moco mocov3; do
   for seed in 0 1 2; do
     # shellcheck disable=SC2086
     "$M3I" bench quality --preset toy --runs instance_discrimination --out "$here/runs/$v/seed$seed" ${V[$v]} --set seed=$seed
-    rm -rf "$here/runs/$v/seed$seed/ckpt"            # the checkpoint is not kept (the result is runs/instance_discrimination.json)
+    rm -rf "$here/runs/$v/seed$seed/ckpt" "$here/runs/$v/seed$seed/quality.png"   # not kept: the checkpoint, the one-bar plot
   done
 done
