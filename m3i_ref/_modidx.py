@@ -281,6 +281,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'm3i_ref.methods.ModelConfig.recipe': ('methods.html#modelconfig.recipe', 'm3i_ref/methods.py'),
                                  'm3i_ref.methods.ModelConfig.variant_settings': ( 'methods.html#modelconfig.variant_settings',
                                                                                    'm3i_ref/methods.py'),
+                                 'm3i_ref.methods.ModelConfig.variant_value': ( 'methods.html#modelconfig.variant_value',
+                                                                                'm3i_ref/methods.py'),
                                  'm3i_ref.methods.Pretrainer': ('methods.html#pretrainer', 'm3i_ref/methods.py'),
                                  'm3i_ref.methods.Pretrainer.__init__': ('methods.html#pretrainer.__init__', 'm3i_ref/methods.py'),
                                  'm3i_ref.methods.Pretrainer._input_modes': ('methods.html#pretrainer._input_modes', 'm3i_ref/methods.py'),

@@ -388,6 +388,10 @@ class ModelConfig:
         if name not in VARIANTS or name not in valid:
             raise ValueError(f'{option}={name!r} does not apply to {row.name}; choose one of {valid}')
         return VARIANTS[name].settings
+    def variant_value(self, row, key, default):
+        "A column the row's chosen variant may replace (likelihood, predictor, input mode): the variant's value, else `default` (the row's own)."
+        setting = self.variant_settings(row).get(key)
+        return default if setting is None else setting.value
     def check_options(self):
         '''Refuse a row option that no row of the recipe has (it would be silently ignored), a bare option whose rows in
         the recipe have different defaults (say which row: `row.key=value`), a row-scoped option of another row, and
@@ -504,7 +508,7 @@ def _entry(registry, key, column):
 
 def likelihood_name(row, cfg):
     "The likelihood entry a row uses: its `loss`, or the one its chosen variant names (MoCo, BYOL, Barlow Twins, MoCo v3, ...)."
-    return cfg.variant_settings(row).get('likelihood', Default(row.loss, '')).value
+    return cfg.variant_value(row, 'likelihood', row.loss)
 
 @dataclass(frozen=True)
 class InputMode:
@@ -521,7 +525,7 @@ TARGET_LAYER_RULES = {'half': lambda depth: max(1, depth // 2)}    # a `target_l
 
 def input_mode(row, cfg):
     "The input mode of a row (INPUT_MODES): 'drop', or the one its chosen variant names (SimMIM, data2vec: 'mask_token')."
-    return cfg.variant_settings(row).get('input_mode', Default(DEFAULT_INPUT_MODE, '')).value
+    return cfg.variant_value(row, 'input_mode', DEFAULT_INPUT_MODE)
 
 class RowHead(nn.Module):
     "Target encoder f_phi, predictor f_psi and likelihood P-hat of one row, each built by name from its column's registry."
@@ -531,13 +535,14 @@ class RowHead(nn.Module):
         variant = cfg.variant_settings(row)
         opt = lambda key, neutral=None: cfg.option(row, key) if key in row.defaults or key in variant else neutral   # options the row lacks stay neutral
         target_enc, target_repr = _entry(TARGET_ENCODERS, row.target_encoder, 'target encoder'), _entry(TARGET_REPRS, row.target_repr, 'target representation')
-        self.predictor_name = variant.get('predictor', Default(row.predictor, '')).value       # a variant may replace the column (SimMIM, data2vec)
+        self.predictor_name = cfg.variant_value(row, 'predictor', row.predictor)       # a variant may replace the column (SimMIM, data2vec)
         predictor = _entry(PREDICTORS, self.predictor_name, 'predictor')
-        mode = _entry(INPUT_MODES, input_mode(row, cfg), 'input mode')
-        if mode.every_patch and not row.masked: raise ValueError(f"input_mode={input_mode(row, cfg)!r} replaces hidden patches; {row.name} hides none")
+        mode_name = input_mode(row, cfg)
+        mode = _entry(INPUT_MODES, mode_name, 'input mode')
+        if mode.every_patch and not row.masked: raise ValueError(f"input_mode={mode_name!r} replaces hidden patches; {row.name} hides none")
         if predictor.every_patch and row.masked and not mode.every_patch:
             raise ValueError(f"the {self.predictor_name} reads the token at every patch, but {row.name} drops its hidden patches "
-                             f"(input_mode={input_mode(row, cfg)!r}); use input_mode='mask_token'")
+                             f"(input_mode={mode_name!r}); use input_mode='mask_token'")
         self.likelihood_name = likelihood_name(row, cfg)
         loss = _entry(LIKELIHOODS, self.likelihood_name, 'likelihood')
         target_data = _entry(TARGET_DATA, row.target_data, 'target data')
