@@ -9,6 +9,9 @@ own, e.g. `python -m venv /tmp/outside && echo $PWD/.venv/lib/python3.11/site-pa
     python docs/results/outside/outside.py --preset toy --seeds 0,1,2 --out docs/results/outside/shapes/64k
     python docs/results/outside/outside.py --preset cifar-cpu --images 100000 --seeds 0,1,2 --data-root ../shared/data --out docs/results/outside/cifar10/100k
 
+On a shared CPU machine set OMP_NUM_THREADS=1: with two threads under a load of ~15 a toy step took 25 times longer
+(measured 25 s against 1 s); the committed toy page ran so (its machine line says threads 1).
+
 Resumable: a finished run (`outside/<method>/seed<k>.json`, `ours/<method>/seed<k>/runs/<row>.json`) is read back, not
 redone. `report(out, command)` rewrites outside.md and outside.json from those files alone (no lightly, no training):
 tests/test_pages.py regenerates the committed page with it."""
@@ -337,6 +340,11 @@ def _ours_result(folder):
     run = folder / 'runs' / f"{s['spec']['row']}.json" if s['spec'] else None
     return s, (read_result(run) if run and run.exists() else None)
 
+def _images_trained(res):
+    "Images a `quality_run` result was trained on: whole batches of its budget (`total_steps`; its `images_seen` is the budget asked for)."
+    bs = res['config']['batch_size']
+    return res['images_seen'] // bs * bs
+
 def _mean_half(xs): return sum(xs) / len(xs), (max(xs) - min(xs)) / 2
 def _mh(xs):
     m, h = _mean_half(xs)
@@ -365,7 +373,7 @@ def report(out, command):
     table, fl = collect(out)
     if not table: raise ValueError(f'{out} holds no finished outside run (outside/<method>/seed<k>.json)')
     any_run = next(iter(next(iter(table.values())).values()))['outside']
-    images, preset, dataset = any_run['images_seen'], any_run['preset'], any_run['dataset']
+    images, preset, dataset = any_run['settings']['images_seen'], any_run['preset'], any_run['dataset']
     runs = [r for m in table.values() for s in m.values() for r in (s['outside'], s['ours']) if r]
     seeds = sorted({s for m in table.values() for s in m})
     data_name = DATASETS.get(dataset, dataset)
@@ -386,7 +394,7 @@ def report(out, command):
                 outside_heldout_knn_top1=o.get('heldout_knn_top1'), ours_heldout_knn_top1=r.get('heldout_knn_top1') if r else None,
                 outside_teacher_knn_top1=o.get('teacher_knn_top1'),
                 outside_seconds=o['seconds'], ours_seconds=r['seconds'] if r else None,
-                outside_images_seen=o['images_seen'], ours_images_seen=r['images_seen'] if r else None,
+                outside_images_seen=o['images_seen'], ours_images_seen=_images_trained(r) if r else None,
                 outside_settings=dict(o['settings'], recipe=o['recipe'], library=f"lightly {o['library_version']}"),
                 ours_settings=dict(row=e['spec']['spec'], config=r['config']) if r else None,
                 ours_not_available=e['spec']['not_available'] if e['spec'] else None,
@@ -419,7 +427,8 @@ def report(out, command):
                              f"{e['outside_seconds']:.0f}", '-' if e['ours_seconds'] is None else f"{e['ours_seconds']:.0f}"])
     na = [(method, x) for method, m in j['methods'].items() for x in m['ours_not_available']]
     match = [e['same_shared_settings'] for m in j['methods'].values() for e in m['seeds'].values() if e['same_shared_settings'] is not None]
-    lines = [f'# Outside references: {", ".join(TITLES[m] for m in table)} from lightly beside our rows ({data_name}, {images:,} images seen)', '',
+    lines = [f'# Outside references at equal budget: {", ".join(TITLES[m] for m in table)} from lightly beside our rows '
+             f'({data_name}, {images:,} images seen, seeds {", ".join(map(str, seeds))})', '',
              f'Command: `{command}`', '']
     if dataset != 'cifar10': lines += [f'At CIFAR-10 scale (not run for this page; hours on 2 cores): `{CIFAR_COMMAND}`', '']
     lines += [f"Machine: {machine_span(r['machine'] for r in runs)}. {date_span(r['date'] for r in runs)}. Preset `{preset}`, "
