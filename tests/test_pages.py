@@ -1,7 +1,7 @@
 """Every benchmark page is regenerated from the run files beside it, with the command written on it, and must equal the
 committed page byte for byte: a page cannot go stale against its data or against the code that writes it (its
 statistics, its floors, its verdict rule). Pictures are redrawn but not compared."""
-import re, shutil
+import importlib.util, re, shutil, sys
 from pathlib import Path
 import pytest
 from m3i_ref.bench import quality_report, seed_report, budget_report
@@ -27,9 +27,10 @@ QUALITY = sorted(BENCH.rglob('quality.md'))
 SEEDS = sorted(BENCH.rglob('seeds.md'))
 BUDGETS = sorted(BENCH.rglob('budgets.md'))
 PIPELINES = sorted(BENCH.rglob('pipelines.md'))
+OUTSIDE = sorted(BENCH.rglob('outside.md'))           # docs/results/outside: lightly's runs beside ours (issue 24)
 
 def test_the_pages_are_found():
-    assert len(QUALITY) > 30 and len(SEEDS) >= 4 and len(BUDGETS) >= 2 and len(PIPELINES) >= 2
+    assert len(QUALITY) > 30 and len(SEEDS) >= 4 and len(BUDGETS) >= 2 and len(PIPELINES) >= 2 and len(OUTSIDE) >= 1
 
 def _same(made, committed):
     assert made.read_text() == committed.read_text(), f'{committed.relative_to(ROOT)} is stale: regenerate it with the command on it'
@@ -62,6 +63,22 @@ def test_pipeline_page_is_what_its_stages_give(page, tmp_path):
     for seed in page.parent.glob('seed*'): shutil.copytree(seed, tmp_path / seed.name)
     pipeline_report(tmp_path, command_of(page))
     _same(tmp_path / 'pipelines.md', page); _same(tmp_path / 'pipelines.json', page.with_suffix('.json'))
+
+def _outside_script():
+    "docs/results/outside/outside.py by its path; importing it imports no lightly (only its outside runs do)."
+    spec = importlib.util.spec_from_file_location('outside_refs', BENCH / 'outside' / 'outside.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+@pytest.mark.parametrize('page', OUTSIDE, ids=lambda p: str(p.parent.relative_to(BENCH)))
+def test_outside_page_is_what_its_run_files_give(page, tmp_path):
+    """An outside-reference page is rewritten from its run files (outside/, ours/, floors/) by the script's `report`, without
+    lightly (no test imports it: it is no dependency of m3i-ref) and without training: it equals the committed page."""
+    outside = _outside_script()
+    for sub in ('outside', 'ours', 'floors'): shutil.copytree(page.parent / sub, tmp_path / sub)
+    outside.report(tmp_path, command_of(page))
+    _same(tmp_path / 'outside.md', page); _same(tmp_path / 'outside.json', page.with_suffix('.json'))
+    assert 'lightly' not in sys.modules
 
 def test_the_index_lists_every_page_and_is_what_the_pages_give(tmp_path, monkeypatch):
     "docs/results/index.md is generated from the pages and their JSON: regenerated, it equals the committed one, and it links every page."
