@@ -17,7 +17,8 @@ def test_readme_main_job_line_is_the_toy_benchmarks_m3i_run():
 
 @pytest.mark.parametrize('script,files', [('docs/results/shapes/64k/seed0/reading.py', ['reading.md', 'reading.json']),
                                           ('docs/results/shapes/design/report.py', ['design.md', 'design.json']),
-                                          ('docs/results/shapes/pipelines/reading.py', ['reading.md'])])
+                                          ('docs/results/shapes/pipelines/reading.py', ['reading.md']),
+                                          ('docs/results/ablations/clip-negatives/report.py', ['clip-negatives.md', 'clip-negatives.json'])])
 def test_generated_readings_match_their_run_files(script, files, tmp_path):
     subprocess.run([sys.executable, str(ROOT / script), str(tmp_path)], check=True, cwd=ROOT)
     for f in files:
