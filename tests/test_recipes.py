@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from m3i_ref.methods import ModelConfig, Pretrainer, make_slots, Slot, defaults_table, likelihood_name, VARIANTS, ROW
 from m3i_ref.likelihoods import LIKELIHOODS
 from m3i_ref.views import Views, visible_indices
@@ -562,3 +563,106 @@ def test_msn_run_settings_and_listing():
     table = defaults_table()
     for key, d in VARIANTS['msn'].settings.items():
         assert f'| {MSN_ROW} (id_variant=msn) | {key} | {d.value} | {d.source} |' in table and d.source
+# CLIP's false negatives (issue 24): captions made from class names repeat within a batch; `clip_negatives='other_classes'`
+# leaves the captions of the pair's class out of both softmaxes, 'all' (CLIP) keeps every other caption as a negative.
+CLIP = 'clip'
+REPEATED = torch.tensor([0, 0, 1, 1, 1, 2, 0, 3])       # classes 0 and 1 repeat, 2 and 3 do not
+
+def clip_model(shapes, negatives, inv_tau=8.0):
+    data, tok, _ = shapes
+    cfg = ModelConfig(method=CLIP, num_classes=data.num_classes, vocab_size=len(tok), clip_negatives=negatives)
+    torch.manual_seed(0)
+    model = Pretrainer(cfg)
+    model.heads[CLIP].likelihood.log_inv_tau.data.fill_(math.log(inv_tau))   # away from its initial 1/0.07: the learned value is used
+    return cfg, model
+
+def clip_by_hand(image, text, labels, tau, other_classes):
+    """CLIP's symmetric InfoNCE written out per row: -log exp(s_ii / tau) / sum_{j in K_i} exp(s_ij / tau), K_i every
+    caption of the batch ('all') or the pair and the captions of other classes ('other_classes'); then the same with texts
+    as rows, and the mean of the two directions."""
+    unit = lambda v: [x / math.sqrt(sum(y * y for y in v)) for x in v]
+    image, text = [unit(v) for v in image.tolist()], [unit(v) for v in text.tolist()]
+    labels = labels.tolist()
+    def direction(rows, cols):
+        total = 0.0
+        for i, r in enumerate(rows):
+            s = [sum(a * b for a, b in zip(r, c)) / tau for c in cols]
+            keep = [j for j in range(len(cols)) if j == i or not other_classes or labels[j] != labels[i]]
+            total += -(s[i] - math.log(sum(math.exp(s[j]) for j in keep)))
+        return total / len(rows)
+    return (direction(image, text) + direction(text, image)) / 2
+
+def clip_pair(model, slot):
+    "The model's prediction (image side) and target (caption side) for `slot`, from its own parts."
+    head = model.heads[CLIP]
+    return head.prediction(model.encode({'a': slot})['a'], slot), head.target_representation(slot, model.teacher)
+
+@pytest.mark.parametrize('negatives', ['all', 'other_classes'])
+def test_clip_negatives_loss_equals_the_formula_by_hand(shapes, negatives):
+    cfg, model = clip_model(shapes, negatives)
+    slot = batch(cfg, shapes, n=8)['a']
+    slot.labels = REPEATED.clone()
+    got = model({'a': slot})['loss']
+    image, text = clip_pair(model, slot)
+    expected = clip_by_hand(image.detach().double(), text.detach().double(), REPEATED, 1 / 8.0, negatives == 'other_classes')
+    assert got.item() == pytest.approx(expected, abs=1e-5)
+    other = clip_by_hand(image.detach().double(), text.detach().double(), REPEATED, 1 / 8.0, negatives != 'other_classes')
+    assert abs(got.item() - other) > 1e-3                       # the two settings differ on this batch: the check can tell them apart
+    # fixed vectors, a golden value: 3 pairs in 2 dimensions, classes (0, 0, 1), tau = 1
+    lik = model.heads[CLIP].likelihood
+    lik.log_inv_tau.data.fill_(0.0)
+    img, txt = torch.tensor([[1., 0.], [0., 1.], [1., 1.]]), torch.tensor([[1., 0.], [1., 1.], [0., 1.]])
+    class S: labels = torch.tensor([0, 0, 1])
+    c, e = 1 / math.sqrt(2), math.exp
+    # cosines s = img.txt^T = [[1, c, 0], [0, c, 1], [c, 1, c]], positives on the diagonal (1, c, c); s^T for text -> image
+    lse = lambda *v: math.log(sum(e(x) for x in v))
+    golden = {'all': (lse(1, c, 0) - 1 + lse(0, c, 1) - c + lse(c, 1, c) - c                 # image -> text, rows 0, 1, 2
+                      + lse(1, 0, c) - 1 + lse(c, c, 1) - c + lse(0, 1, c) - c) / 6,         # text -> image
+              'other_classes': (lse(1, 0) - 1 + lse(c, 1) - c + lse(c, 1, c) - c             # row 0 drops caption 1, row 1 caption 0
+                                + lse(1, c) - 1 + lse(c, 1) - c + lse(0, 1, c) - c) / 6}     # the same sets from the text side
+    assert lik(img, txt, S).item() == pytest.approx(golden[negatives], abs=1e-6)
+    assert golden[negatives] == pytest.approx(clip_by_hand(img, txt, S.labels, 1.0, negatives == 'other_classes'), abs=1e-12)
+
+def test_clip_other_classes_removes_the_same_class_captions(shapes):
+    "Would fail if same-class captions stayed in the softmax, or if other-class captions left it."
+    cfg, model = clip_model(shapes, 'other_classes')
+    _, plain = clip_model(shapes, 'all')
+    slot = batch(cfg, shapes, n=8)['a']
+    slot.labels = torch.zeros(8, dtype=torch.long)               # one class: only the pair itself is left, the loss is exactly 0
+    assert model({'a': slot})['loss'].item() == 0.0 and plain({'a': slot})['loss'].item() > 0.1
+    slot.labels = torch.arange(8)                                # all classes different: nothing to remove, CLIP's loss exactly
+    assert model({'a': slot})['loss'].item() == pytest.approx(plain({'a': slot})['loss'].item(), abs=1e-6)
+    # a duplicate of the positive caption (one template, one class) takes half of CLIP's softmax; the class-aware loss drops it
+    img, txt = torch.eye(4)[:3], torch.eye(4)[[0, 0, 2]]
+    class S: labels = torch.tensor([0, 0, 1])
+    assert model.heads[CLIP].likelihood(img, txt, S).item() < plain.heads[CLIP].likelihood(img, txt, S).item() - 1.0
+
+def test_clip_negatives_option_is_checked_listed_and_reaches_the_likelihood(shapes):
+    from m3i_ref.train import make_config
+    from m3i_ref.likelihoods import CLIP_NEGATIVES
+    with pytest.raises(ValueError, match=r"clip_negatives='same_class'; choose one of \('all', 'other_classes'\)"):
+        clip_model(shapes, 'same_class')
+    with pytest.raises(ValueError, match=r"clip_negatives='other_classes' does not apply to 'mim_feature'.*\['clip'\]"):
+        make_config('mim_feature', 'toy', {'clip_negatives': 'other_classes'})
+    import json, pathlib
+    ablation = json.loads((pathlib.Path(__file__).resolve().parents[1] / 'docs/results/ablations/clip-negatives/clip-negatives.json').read_text())
+    d = ROW[CLIP].defaults['clip_negatives']
+    assert d.value == ablation['default'] and ablation['reason'] in d.source and 'clip-negatives' in d.source   # the measured reason, not a stale copy
+    assert f'| clip | clip_negatives | {d.value} | {d.source} |' in defaults_table()       # `m3i-ref methods --defaults` shows it
+    assert make_config(CLIP, 'toy', {}).option(ROW[CLIP], 'clip_negatives') == d.value and CLIP_NEGATIVES == ('all', 'other_classes')
+    for neg in CLIP_NEGATIVES: assert make_config(CLIP, 'toy', {'clip_negatives': neg}).option(ROW[CLIP], 'clip_negatives') == neg
+    for neg in CLIP_NEGATIVES: assert clip_model(shapes, neg)[1].heads[CLIP].likelihood.negatives == neg
+    m3i = Pretrainer(ModelConfig(method='m3i', semantic='text', num_classes=shapes[0].num_classes, vocab_size=len(shapes[1]),
+                                 row_options={CLIP: {'clip_negatives': 'all'}}))
+    assert m3i.heads[CLIP].likelihood.negatives == 'all'                                   # a row-scoped setting reaches M3I's clip row
+
+def test_false_negative_share_counts_same_class_negatives():
+    from m3i_ref.likelihoods import false_negative_share, expected_false_negative_share
+    # by hand: classes (0, 0, 1, 1, 1, 2, 0, 3): ordered same-class pairs 3*2 + 3*2 = 12 of 8*7 negatives
+    assert false_negative_share(REPEATED) == pytest.approx(12 / 56)
+    assert false_negative_share(REPEATED[:4], REPEATED, offset=0) == pytest.approx((2 + 2 + 2 + 2) / (4 * 7))   # rows of one process
+    assert expected_false_negative_share([5000] * 10) == pytest.approx(4999 / 49999)   # CIFAR-10 (balanced): just under 1/10
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(6000) % 6
+    shares = [false_negative_share(labels[torch.randperm(6000, generator=g)[:64]]) for _ in range(400)]
+    assert sum(shares) / len(shares) == pytest.approx(expected_false_negative_share([1000] * 6), abs=0.005)
