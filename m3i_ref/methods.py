@@ -461,7 +461,8 @@ def local_crops(cfg, recipe, slot):
     "How many local crops image stream `slot` needs, and the row whose `local_crops` option asks for them (0, None: none)."
     for u in recipe.uses:
         row = ROW[u.row]
-        if u.slot == slot and 'local_crops' in row.defaults and int(cfg.option(row, 'local_crops')): return int(cfg.option(row, 'local_crops')), row
+        n = int(cfg.option(row, 'local_crops')) if u.slot == slot and 'local_crops' in row.defaults else 0
+        if n: return n, row
     return 0, None
 
 def _target_view(recipe, slot):
