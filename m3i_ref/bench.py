@@ -485,17 +485,18 @@ class PlainMAE(nn.Module):
         return (((pred - t) ** 2).mean(-1) * mask).sum() / mask.sum()
 
 class PlainBYOL(nn.Module):
-    "Plain BYOL step: online encoder, projector and predictor against an EMA target's projection, 2 - 2 cos."
+    "Plain BYOL step: online encoder, projector and predictor against an EMA target's projection of the other view, 2 - 2 cos, both directions summed."
     def __init__(self, model, row):
         super().__init__()
         h = model.heads[row]
         self.encoder, self.projector, self.predictor = model.encoder, h.predictor.projector, h.predictor.predictor
         self.teacher, self.row = model.teacher, row
     def forward(self, view, target_view):
+        views = (view, target_view)
         with torch.no_grad():
-            t = self.teacher.copies[f'projector_{self.row}'](self.teacher.copies['encoder'](target_view).global_feature)
-        p = self.predictor(self.projector(self.encoder(view).global_feature))
-        return (2 - 2 * F.cosine_similarity(p, t, dim=-1)).mean()
+            t = [self.teacher.copies[f'projector_{self.row}'](self.teacher.copies['encoder'](v).global_feature) for v in views]
+        p = [self.predictor(self.projector(self.encoder(v).global_feature)) for v in views]
+        return sum((2 - 2 * F.cosine_similarity(q, z, dim=-1)).mean() for q, z in zip(p, reversed(t)))
 
 class PlainSupervised(nn.Module):
     "Plain supervised step: encoder, mean token, linear head, cross-entropy."

@@ -194,15 +194,16 @@ class DinoLikelihood(nn.Module):
                 self.center.mul_(self.center_momentum).add_(batch_center, alpha=1 - self.center_momentum)
         return loss
 
-def barlow_twins_loss(pred, target, lambd=5e-3):
-    "Decorrelation: the cross-correlation of batch-standardised features should be the identity."
-    n = pred.shape[0]
-    a = (pred - pred.mean(0)) / (pred.std(0) + 1e-6)
-    b = (target - target.mean(0)) / (target.std(0) + 1e-6)
-    c = a.T @ b / n
+def barlow_twins_loss(pred, target, lambd=0.0051, eps=1e-5):
+    """Decorrelation (Barlow Twins, its main.py): each feature standardised over the global batch (a BatchNorm without
+    affine parameters: biased variance, `eps`; every process's rows), C = a^T b / N the cross-correlation of the two
+    standardised batches, and sum_i (1 - C_ii)^2 + lambd * sum_{i != j} C_ij^2: the diagonal pulled to 1 (the views
+    agree), the rest to 0 (the features are decorrelated). A sum, as Barlow Twins', not divided by the dimension."""
+    standardise = lambda x: (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + eps)
+    a, b = standardise(all_gather_with_grad(pred)), standardise(all_gather_with_grad(target))
+    c = a.T @ b / a.shape[0]
     on = (torch.diagonal(c) - 1).pow(2).sum()
-    off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
-    return (on + lambd * off) / c.shape[0]
+    return on + lambd * (c.pow(2).sum() - torch.diagonal(c).pow(2).sum())
 
 # %% ../nbs/00_mutual_information.ipynb #6005cd33
 @torch.no_grad()
@@ -296,7 +297,7 @@ LIKELIHOODS = {
     'smooth_l1': LikelihoodEntry(lambda opt, dim: Likelihood(smooth_l1_loss, beta=opt('l1_beta'))),  # data2vec
     'unigrad': LikelihoodEntry(lambda opt, dim: Likelihood(unigrad_loss, neg_weight=opt('neg_weight'))),
     'cosine': LikelihoodEntry(lambda opt, dim: Likelihood(cosine_loss)),
-    'barlow': LikelihoodEntry(lambda opt, dim: Likelihood(barlow_twins_loss)),
+    'barlow': LikelihoodEntry(lambda opt, dim: Likelihood(barlow_twins_loss), predictor=False),                  # Barlow Twins: no predictor
     'info_nce': LikelihoodEntry(lambda opt, dim: Likelihood(info_nce, tau=opt('tau'))),
     'mocov3_ctr': LikelihoodEntry(lambda opt, dim: Likelihood(mocov3_ctr, tau=opt('tau'))),
     'learned_tau_info_nce': LikelihoodEntry(lambda opt, dim: LearnedTemperatureInfoNCE(opt('tau'), opt('clip_negatives', 'all'))),

@@ -122,8 +122,8 @@ ROWS = [
     Row('instance_discrimination', 'Instance Discrimination', 'inter-view', 'MoCo, BYOL, Barlow Twins', 'view', 'other view',
         'global feature', 'negative samples / stop gradient / decorrelation', 'Boltzmann / Gaussian', 'EMA teacher',
         'projector head', 'info_nce',
-        {**NCE, 'id_variant': Default('moco', "ours: the poster lists MoCo ('moco'), BYOL ('byol') and Barlow Twins ('barlow'); "
-                                                 "'mocov3' is MoCo v3 exactly (nbs/07_methods, VARIANTS); 'moco' stays the "
+        {**NCE, 'id_variant': Default('moco', "ours: the poster lists MoCo ('moco'), BYOL ('byol') and Barlow Twins ('barlow'; "
+                                                 "byol and barlow are their recipes exactly); 'mocov3' is MoCo v3 exactly (nbs/07_methods, VARIANTS); 'moco' stays the "
                                                  "default until measured at CIFAR scale"),
          **HEAD, 'symmetric': Default(False, 'ours: one direction (MoCo v3 and BYOL swap the views and average: two student passes)'),
          'local_crops': Default(0, "ours: two views; DINO's multi-crop loss also takes smaller local crops (id_variant='dino', VARIANTS)")},
@@ -163,8 +163,33 @@ VARIANT_OPTIONS = ('id_variant', 'mim_variant')
 VARIANTS = {
     'moco': Variant('id_variant', ('instance_discrimination', 'sim_global'), {
         'likelihood': Default('info_nce', 'MoCo (InfoNCE over the batch, cosine similarity); one direction (ours)')}),
-    'byol': Variant('id_variant', ('instance_discrimination',), {'likelihood': Default('cosine', 'BYOL (2 - 2 cos, stop gradient)')}),
-    'barlow': Variant('id_variant', ('instance_discrimination',), {'likelihood': Default('barlow', 'Barlow Twins (cross-correlation to the identity)')}),
+    'byol': Variant('id_variant', ('instance_discrimination',), {
+        'likelihood': Default('cosine', "BYOL (byol_experiment.py regression loss): 2 - 2 cos(q, z') of the online network's prediction q "
+                                        "and the target network's projection z' of the other view, averaged over the batch; no gradient "
+                                        "through the target"),
+        'symmetric': Default(True, 'BYOL (each view through the online and the target network: the loss is symmetrised)'),
+        'symmetric_sum': Default(True, "BYOL (loss = l(q1, z'2) + l(q2, z'1), summed)"),
+        'head': Default('byol', "BYOL (utils/networks.py MLP): Linear with bias + BatchNorm + ReLU + Linear without bias, for the "
+                                "projector and the predictor; ours: hidden width the preset's hidden_dim, output proj_dim (BYOL: "
+                                "4096 and 256, which the imagenet-vitb preset has)"),
+        'ema_base': Default(0.996, 'BYOL (base_target_ema 0.996, cosine to 1 over training, as ema_momentum)'),
+    }),
+    'barlow': Variant('id_variant', ('instance_discrimination',), {
+        'likelihood': Default('barlow', "Barlow Twins (main.py): C = bn(z1)^T bn(z2) / N with bn a BatchNorm without affine parameters "
+                                        "over the global batch, loss sum_i (1 - C_ii)^2 + 0.0051 sum_{i != j} C_ij^2 (--lambd 0.0051); "
+                                        "no predictor"),
+        'head': Default('barlow', "Barlow Twins (main.py projector): Linear without bias + BatchNorm + ReLU, twice, then Linear without "
+                                  "bias; ours: hidden width the preset's hidden_dim, output proj_dim (Barlow Twins: 8192-8192-8192)"),
+        'symmetric': Default(True, "ours, for Barlow Twins' gradient: both views through the student, each against the other view's "
+                                   "target (see ema_base)"),
+        'symmetric_sum': Default(True, "ours, for Barlow Twins' gradient: L(z1, sg z2) + L(z2, sg z1), summed (see ema_base)"),
+        'ema_base': Default(0.0, "Barlow Twins (no momentum encoder: both branches are the online network, both with gradient). Ours: "
+                                 "the row's teacher refreshed to the student every step (momentum 0), on both views. The loss is "
+                                 "symmetric in its two arguments, so the two stop-gradient halves L(z1, sg z2) + L(z2, sg z1) have "
+                                 "exactly the gradient of L(z1, z2) (tests/test_recipes.py); the loss reported is twice Barlow "
+                                 "Twins', and a step costs two more forward passes"),
+        'ema_final': Default(0.0, 'Barlow Twins: no momentum encoder (as ema_base)'),
+    }),
     'msn': Variant('id_variant', ('sim_global',), {
         'likelihood': Default('msn', "MSN (src/losses.py init_msn_loss): H(p+, p) + me_max (log K - H(mean p)); p = softmax(cos(z, prototypes) / tau) "
                                      "of the student's projection of the masked view, p+ = sinkhorn(sharpen(softmax(cos(z+, prototypes) / tau), T)) "
@@ -266,7 +291,7 @@ VARIANTS = {
                                    'ours: our block mask at 0.6'),
     }),
 }
-VARIANT_TRAIN_KEYS = ('ema_base',)     # settings of a run, not of the model: make_config takes them when no --set gives them
+VARIANT_TRAIN_KEYS = ('ema_base', 'ema_final')     # settings of a run, not of the model: make_config takes them when no --set gives them
 
 # %% ../nbs/07_methods.ipynb #4aad4d0c
 @dataclass(frozen=True)
@@ -729,7 +754,7 @@ def defaults_table():
     return '\n'.join(lines)
 
 def variant_train_defaults(cfg):
-    "The run settings (VARIANT_TRAIN_KEYS) the chosen variant brings, when the method is one row with one (MoCo v3's EMA base)."
+    "The run settings (VARIANT_TRAIN_KEYS) the chosen variant brings, when the method is one row with one (MoCo v3's EMA base, Barlow Twins' momentum 0)."
     rows = [ROW[r] for r in cfg.recipe().rows]
     if len(rows) != 1: return {}
     settings = ModelConfig.variant_settings(cfg, rows[0])

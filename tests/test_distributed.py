@@ -44,7 +44,7 @@ def loss_and_grads(method, rank=0, world=1, ddp=False):
 @pytest.mark.ddp
 @pytest.mark.parametrize('method', ['instance_discrimination', 'instance_discrimination+head_norm=batch', 'instance_discrimination+id_variant=mocov3',
                                     'instance_discrimination+id_variant=dino', 'instance_discrimination+id_variant=dino+local_crops=2',
-                                    'sim_global+id_variant=msn',
+                                    'sim_global+id_variant=msn', 'instance_discrimination+id_variant=byol', 'instance_discrimination+id_variant=barlow',
                                     'clip', 'clip+clip_negatives=other_classes', 'sim_feature', 'm3i'])
 def test_two_gloo_processes_match_one_process(method, tmp_path):
     single_loss, single_grads = loss_and_grads(method)

@@ -666,3 +666,123 @@ def test_false_negative_share_counts_same_class_negatives():
     labels = torch.arange(6000) % 6
     shares = [false_negative_share(labels[torch.randperm(6000, generator=g)[:64]]) for _ in range(400)]
     assert sum(shares) / len(shares) == pytest.approx(expected_false_negative_share([1000] * 6), abs=0.005)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# BYOL (Grill et al. 2020) and Barlow Twins (Zbontar et al. 2021) as their released code runs them
+
+def byol_by_hand(model, slot, directions=2):
+    "BYOL's loss from the model's parts: l(q1, z'2) + l(q2, z'1), l(q, z) = mean over the batch of 2 - 2 q.z / (|q| |z|)."
+    head = model.heads[ROW_NAME]
+    projector, predictor = head.predictor.projector, head.predictor.predictor
+    t_encoder, t_projector = model.teacher.copies['encoder'], model.teacher.copies[head.projector_name]
+    x1, x2 = slot.views.input_view, slot.views.target_view
+    q = [predictor(projector(model.encoder(x).dense.mean(1))) for x in (x1, x2)]
+    with torch.no_grad(): z = [t_projector(t_encoder(x).dense.mean(1)) for x in (x1, x2)]
+    l = lambda q, z: (2 - 2 * (q * z).sum(1) / (q.norm(dim=1) * z.norm(dim=1))).mean()
+    return l(q[0], z[1]) + (l(q[1], z[0]) if directions == 2 else 0)
+
+def test_byol_loss_and_heads_are_byols(shapes):
+    cfg, model = build(shapes, id_variant='byol')
+    model = moved_teacher(model, shapes, cfg)
+    slot = batch(cfg, shapes)['a']
+    got = model({'a': slot})['loss']
+    assert got.item() == pytest.approx(byol_by_hand(model, slot).item(), abs=1e-5)
+    assert abs(got.item() - byol_by_hand(model, slot, directions=1).item()) > 1e-3            # both directions, summed
+    head = model.heads[ROW_NAME].predictor
+    for mlp, first_in in ((head.projector, model.encoder.dim), (head.predictor, cfg.proj_dim)):   # BYOL's MLP, twice
+        assert [type(m) for m in mlp] == [nn.Linear, BatchNorm, nn.ReLU, nn.Linear]
+        assert mlp[0].in_features == first_in and mlp[0].bias is not None and mlp[1].affine and mlp[3].bias is None
+        assert mlp[0].out_features == cfg.hidden_dim and mlp[3].out_features == cfg.proj_dim
+    s = VARIANTS['byol'].settings
+    assert s['ema_base'].value == 0.996 and s['symmetric'].value and s['symmetric_sum'].value and s['likelihood'].value == 'cosine'
+    from m3i_ref.train import make_config
+    assert make_config(ROW_NAME, 'toy', {'id_variant': 'byol'}).ema_base == 0.996
+    with pytest.raises(ValueError, match="head_norm='layer' does not apply to the byol MLPs"): build(shapes, id_variant='byol', head_norm='layer')
+
+def barlow_by_hand(z1, z2, lambd=0.0051, eps=1e-5):
+    "Barlow Twins' loss written out entry by entry: standardise each feature over the batch (biased variance), C, then the two sums."
+    n, d = z1.shape
+    def standardise(z):
+        cols = []
+        for j in range(d):
+            col = z[:, j]; mean = col.sum() / n; var = ((col - mean) ** 2).sum() / n
+            cols.append((col - mean) / torch.sqrt(var + eps))
+        return torch.stack(cols, 1)
+    a, b = standardise(z1), standardise(z2)
+    loss = 0
+    for i in range(d):
+        for j in range(d):
+            c = (a[:, i] * b[:, j]).sum() / n
+            loss = loss + ((c - 1) ** 2 if i == j else lambd * c ** 2)
+    return loss
+
+def test_barlow_twins_loss_equals_the_formula_by_hand():
+    from m3i_ref.likelihoods import barlow_twins_loss
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(16, 6, generator=g, dtype=torch.float64), torch.randn(16, 6, generator=g, dtype=torch.float64)
+    assert barlow_twins_loss(z1, z2).item() == pytest.approx(barlow_by_hand(z1, z2).item(), rel=1e-10)
+    assert barlow_twins_loss(z1, z1).item() == pytest.approx(barlow_by_hand(z1, z1).item(), rel=1e-10)
+    # a golden value: two features, four samples; z2 = z1 with feature 1 negated: C = [[1, 0], [0, -1]] after standardising
+    z1 = torch.tensor([[1., 0.], [-1., 0.], [0., 1.], [0., -1.]], dtype=torch.float64)
+    z2 = z1 * torch.tensor([1., -1.], dtype=torch.float64)
+    s = 1 / math.sqrt(1 + 2e-5)                            # each variance is 1/2, standardised with eps 1e-5: (1/2) / (1/2 + eps)
+    golden = (s * s - 1) ** 2 + (-s * s - 1) ** 2           # on the diagonal: C_00 = s^2, C_11 = -s^2; off the diagonal 0
+    assert barlow_twins_loss(z1, z2).item() == pytest.approx(golden, abs=1e-12) and golden == pytest.approx(4.0, abs=1e-3)
+
+def test_barlow_twins_gradient_is_barlow_twins(shapes):
+    """Barlow Twins has no momentum encoder: both branches are the online network, with gradient. Ours runs both views
+    against a teacher refreshed to the student every step (momentum 0) and sums the two stop-gradient halves; because the
+    loss is symmetric, that is exactly Barlow Twins' gradient. Compared here parameter by parameter with the loss written
+    out with gradient through both branches; the check fails with one direction, or with the halves averaged (both tried)."""
+    cfg, model = build(shapes, id_variant='barlow')
+    head = model.heads[ROW_NAME]
+    assert head.predictor.predictor is None or isinstance(head.predictor.predictor, nn.Identity)        # no predictor
+    assert [type(m) for m in head.predictor.projector] == [nn.Linear, BatchNorm, nn.ReLU, nn.Linear, BatchNorm, nn.ReLU, nn.Linear]
+    assert all(m.bias is None for m in head.predictor.projector if isinstance(m, nn.Linear))
+    slot = batch(cfg, shapes, n=8)['a']
+    x1, x2 = slot.views.input_view, slot.views.target_view
+    params = [p for p in list(model.encoder.parameters()) + list(head.parameters()) if p.requires_grad]
+    ours = torch.autograd.grad(model({'a': slot})['loss'], params, allow_unused=True)
+    z = [head.predictor.projector(model.encoder(x).dense.mean(1)) for x in (x1, x2)]          # both branches with gradient
+    loss = barlow_by_hand(z[0], z[1])
+    theirs = torch.autograd.grad(loss, params, allow_unused=True)
+    pairs = [(a, b) for a, b in zip(ours, theirs) if b is not None]
+    close = lambda a, b: (a - b).norm() <= 1e-4 * max(b.norm(), 1.0)    # float32 sums in another order (a bias whose gradient is ~0 is compared absolutely)
+    assert len(pairs) > 10 and all(a is not None and close(a, b) for a, b in pairs)
+    assert model({'a': slot})['loss'].item() == pytest.approx(2 * loss.item(), rel=1e-4)        # the reported loss: twice Barlow Twins'
+    head.symmetric_sum = False                                                                # the halves averaged: half the gradient
+    half = torch.autograd.grad(model({'a': slot})['loss'], params, allow_unused=True)
+    head.symmetric_sum, head.symmetric = True, False                                         # one direction: another gradient
+    one = torch.autograd.grad(model({'a': slot})['loss'], params, allow_unused=True)
+    head.symmetric = True
+    assert close(2 * half[1], theirs[1]) and not close(half[1], theirs[1]) and not close(one[1], theirs[1])
+    from m3i_ref.train import make_config
+    run = make_config(ROW_NAME, 'toy', {'id_variant': 'barlow'})
+    assert run.ema_base == 0.0 and run.ema_final == 0.0                                       # the teacher is the student at every step
+    assert make_config(ROW_NAME, 'toy', {'id_variant': 'barlow', 'ema_base': '0.5'}).ema_base == 0.5   # a --set wins
+    with pytest.raises(ValueError, match="head_norm='layer' does not apply to the barlow MLPs"): build(shapes, id_variant='barlow', head_norm='layer')
+
+@pytest.mark.parametrize('variant', ['byol', 'barlow'])
+def test_byol_and_barlow_train(shapes, variant):
+    cfg, model = build(shapes, id_variant=variant)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    slots = batch(cfg, shapes, n=16)
+    momentum = VARIANTS[variant].settings['ema_base'].value
+    losses = []
+    for step in range(10):
+        loss = model(slots)['loss']
+        opt.zero_grad(); loss.backward(); opt.step(); model.momentum_update(momentum)
+        losses.append(loss.item())
+    assert sum(losses[-3:]) < sum(losses[1:4])        # it learns the batch (compared after the first update)
+    if variant == 'barlow':                           # momentum 0: the teacher is the student after every update
+        t = model.teacher.copies['encoder'].state_dict()
+        assert all(torch.equal(v, t[k]) for k, v in model.encoder.state_dict().items() if 'running' not in k and 'num_batches' not in k)
+
+def test_the_speed_benchs_plain_byol_is_our_byol_step(shapes):
+    "bench speed's plain-PyTorch BYOL step (`PlainBYOL`) computes the same loss as the row with id_variant='byol': equal work."
+    from m3i_ref.bench import PlainBYOL
+    cfg, model = build(shapes, id_variant='byol')
+    model = moved_teacher(model, shapes, cfg)
+    slot = batch(cfg, shapes)['a']
+    plain = PlainBYOL(model, ROW_NAME)(slot.views.input_view, slot.views.target_view)
+    assert plain.item() == pytest.approx(model({'a': slot})['loss'].item(), abs=1e-5)
