@@ -34,28 +34,37 @@ def moved_teacher(model, shapes, cfg):
     model.momentum_update(0.5)
     return model
 
-def by_hand(model, slot, tau=TAU, directions=2):
-    "MoCo v3's loss from the model's submodules: 2 tau [CE(q1 k2^T / tau, arange) + CE(q2 k1^T / tau, arange)], written out."
+def both_views(model, slot):
+    "The student's predictions q and the momentum encoder's projections k of both views, from the model's submodules."
     head = model.heads[ROW_NAME]
     projector, predictor = head.predictor.projector, head.predictor.predictor
     t_encoder, t_projector = model.teacher.copies['encoder'], model.teacher.copies[head.projector_name]
-    x1, x2 = slot.views.input_view, slot.views.target_view
-    q = [predictor(projector(model.encoder(x).dense.mean(1))) for x in (x1, x2)]     # student: encoder, GAP, projector, predictor
-    with torch.no_grad(): k = [t_projector(t_encoder(x).dense.mean(1)) for x in (x1, x2)]   # momentum encoder: encoder, GAP, projector
+    views = (slot.views.input_view, slot.views.target_view)
+    q = [predictor(projector(model.encoder(x).dense.mean(1))) for x in views]        # student: encoder, GAP, projector, predictor
+    with torch.no_grad(): k = [t_projector(t_encoder(x).dense.mean(1)) for x in views]   # momentum encoder: encoder, GAP, projector
+    return q, k
+
+def by_hand(model, slot, tau=TAU, directions=2):
+    "MoCo v3's loss from the model's submodules: 2 tau [CE(q1 k2^T / tau, arange) + CE(q2 k1^T / tau, arange)], written out."
+    q, k = both_views(model, slot)
     def ctr(q, k):
         q, k = q / q.norm(dim=1, keepdim=True), k / k.norm(dim=1, keepdim=True)
         logits = q @ k.T / tau
         return 2 * tau * (torch.logsumexp(logits, 1) - torch.diagonal(logits)).mean()   # CE with labels arange(N), times 2 tau
     return ctr(q[0], k[1]) + (ctr(q[1], k[0]) if directions == 2 else 0)
 
-def test_mocov3_loss_equals_the_formula_by_hand(shapes):
-    cfg, model = build(shapes, id_variant='mocov3')
+def loss_is_the_formula(shapes, variant, formula):
+    "The variant's loss after a step (student and teacher apart) equals `formula` by hand, and not its one-direction form."
+    cfg, model = build(shapes, id_variant=variant)
     model = moved_teacher(model, shapes, cfg)
     slot = batch(cfg, shapes)['a']
     got = model({'a': slot})['loss']
-    expected = by_hand(model, slot)
-    assert got.item() == pytest.approx(expected.item(), abs=1e-5)
-    assert abs(got.item() - by_hand(model, slot, directions=1).item()) > 1e-3        # both directions count
+    assert got.item() == pytest.approx(formula(model, slot).item(), abs=1e-5)
+    assert abs(got.item() - formula(model, slot, directions=1).item()) > 1e-3        # both directions count
+    return cfg, model
+
+def test_mocov3_loss_equals_the_formula_by_hand(shapes):
+    loss_is_the_formula(shapes, 'mocov3', by_hand)
     # the settings it runs with are MoCo v3's, from the registry
     s = VARIANTS['mocov3'].settings
     assert s['tau'].value == TAU and s['symmetric'].value is True and s['symmetric_sum'].value is True and s['ema_base'].value == 0.99
@@ -672,22 +681,12 @@ def test_false_negative_share_counts_same_class_negatives():
 
 def byol_by_hand(model, slot, directions=2):
     "BYOL's loss from the model's parts: l(q1, z'2) + l(q2, z'1), l(q, z) = mean over the batch of 2 - 2 q.z / (|q| |z|)."
-    head = model.heads[ROW_NAME]
-    projector, predictor = head.predictor.projector, head.predictor.predictor
-    t_encoder, t_projector = model.teacher.copies['encoder'], model.teacher.copies[head.projector_name]
-    x1, x2 = slot.views.input_view, slot.views.target_view
-    q = [predictor(projector(model.encoder(x).dense.mean(1))) for x in (x1, x2)]
-    with torch.no_grad(): z = [t_projector(t_encoder(x).dense.mean(1)) for x in (x1, x2)]
+    q, z = both_views(model, slot)
     l = lambda q, z: (2 - 2 * (q * z).sum(1) / (q.norm(dim=1) * z.norm(dim=1))).mean()
     return l(q[0], z[1]) + (l(q[1], z[0]) if directions == 2 else 0)
 
 def test_byol_loss_and_heads_are_byols(shapes):
-    cfg, model = build(shapes, id_variant='byol')
-    model = moved_teacher(model, shapes, cfg)
-    slot = batch(cfg, shapes)['a']
-    got = model({'a': slot})['loss']
-    assert got.item() == pytest.approx(byol_by_hand(model, slot).item(), abs=1e-5)
-    assert abs(got.item() - byol_by_hand(model, slot, directions=1).item()) > 1e-3            # both directions, summed
+    cfg, model = loss_is_the_formula(shapes, 'byol', byol_by_hand)
     head = model.heads[ROW_NAME].predictor
     for mlp, first_in in ((head.projector, model.encoder.dim), (head.predictor, cfg.proj_dim)):   # BYOL's MLP, twice
         assert [type(m) for m in mlp] == [nn.Linear, BatchNorm, nn.ReLU, nn.Linear]

@@ -135,7 +135,16 @@ def _lightly():
                          f'pip install lightly=={LIGHTLY_VERSION} (it is no dependency of m3i-ref)') from None
     return lightly
 
-class OutsideMoCoV3(nn.Module):
+class MomentumMethod(nn.Module):
+    "An outside method with momentum copies: after each update they follow the online modules on lightly's cosine schedule."
+    @torch.no_grad()
+    def after_update(self, step, total):
+        from lightly.models.utils import update_momentum
+        from lightly.utils.scheduler import cosine_schedule
+        m = cosine_schedule(step, total, self.o['momentum_base'], self.o['momentum_final'])
+        for online, momentum in self.momentum_pairs(): update_momentum(online, momentum, m)
+
+class OutsideMoCoV3(MomentumMethod):
     "MoCo v3 from lightly's pieces on our encoder: online encoder + projector + predictor, momentum encoder + projector."
     def __init__(self, encoder, cfg, o):
         super().__init__()
@@ -155,14 +164,9 @@ class OutsideMoCoV3(nn.Module):
             k1, k2 = (self.projector_momentum(self.encoder_momentum(v).global_feature) for v in (v1, v2))
         return self.criterion(q1, k2) + self.criterion(q2, k1)
     def before_update(self, step, epoch): pass
-    @torch.no_grad()
-    def after_update(self, step, total):
-        from lightly.models.utils import update_momentum
-        from lightly.utils.scheduler import cosine_schedule
-        m = cosine_schedule(step, total, self.o['momentum_base'], self.o['momentum_final'])
-        update_momentum(self.encoder, self.encoder_momentum, m); update_momentum(self.projector, self.projector_momentum, m)
+    def momentum_pairs(self): return [(self.encoder, self.encoder_momentum), (self.projector, self.projector_momentum)]
 
-class OutsideDINO(nn.Module):
+class OutsideDINO(MomentumMethod):
     "DINO from lightly's pieces on our encoder: student encoder + head, EMA teacher encoder + head, DINOLoss with centring."
     def __init__(self, encoder, cfg, o):
         super().__init__()
@@ -189,12 +193,7 @@ class OutsideDINO(nn.Module):
         s = [self.head(self.encoder(v).global_feature) for v in views]
         return self.criterion(t, s, teacher_temp=self.teacher_temp(step, total))
     def before_update(self, step, epoch): self.head.cancel_last_layer_gradients(epoch)
-    @torch.no_grad()
-    def after_update(self, step, total):
-        from lightly.models.utils import update_momentum
-        from lightly.utils.scheduler import cosine_schedule
-        m = cosine_schedule(step, total, self.o['momentum_base'], self.o['momentum_final'])
-        update_momentum(self.encoder, self.teacher_encoder, m); update_momentum(self.head, self.teacher_head, m)
+    def momentum_pairs(self): return [(self.encoder, self.teacher_encoder), (self.head, self.teacher_head)]
 
 class OutsideMAE(nn.Module):
     "MAE from lightly's decoder and masking utilities on our encoder (which drops the hidden patches itself)."
