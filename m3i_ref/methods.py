@@ -79,11 +79,12 @@ HEAD = {'head_norm': Default('batch', "BYOL, MoCo v3 (BatchNorm in every hidden 
 
 # which in-batch captions are CLIP's negatives: 'all' (CLIP) or 'other_classes' (no same-class captions; nbs/00, info_nce).
 # measured (docs/results/ablations/clip-negatives/clip-negatives.md): 'other_classes' wins kNN on every toy seed by more than the seed
-# spread; the default stays CLIP's until a CIFAR-scale run and M3I (whose clip row this default is too) say the same
+# spread; the default stays CLIP's until a CIFAR-scale run says the same (every committed CLIP page ran 'all')
 CLIP_NEGATIVES_DEFAULT = Default('all', "CLIP (every other caption of the batch a negative, same-class ones included); measured in "
                                           "docs/results/ablations/clip-negatives/clip-negatives.md (toy preset, 3 seeds): "
                                           "other_classes - all kNN per seed +10.7, +7.2, +5.8 (mean +7.9, seed spread 5.7, holds); kept until "
-                                          "measured at CIFAR scale and inside M3I (the clip row's default is M3I's clip row too)")
+                                          "measured at CIFAR scale (the default of the clip row wherever it runs: alone, in M3I with semantic=text or both, in "
+                                          "the BEiT-3 pipeline's first stage; every committed page with a clip row ran 'all')")
 
 ROWS = [
     Row('classification', 'Image Classification', 'supervised', 'ViT', 'view', 'category', 'category embedding',

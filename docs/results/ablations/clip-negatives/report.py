@@ -27,11 +27,12 @@ for m in METRICS:
                             seed_spread=spread, verdict=paired_verdict(out['per_seed'][ALT][m], out['per_seed'][BASE][m]))
 k = out['paired']['knn_top1']
 out['toy_rule_met'] = k['min'] > k['seed_spread']   # other_classes wins on every seed by more than the seed spread
-out['cifar_measured'] = False                     # no CIFAR-scale run of either setting yet; none inside M3I
+out['cifar_measured'] = False                     # no CIFAR-scale run of either setting yet
 out['default'] = ALT if out['toy_rule_met'] and out['cifar_measured'] else BASE
 out['rule'] = (f"keep '{BASE}' (CLIP) unless '{ALT}' wins kNN on every seed by more than the seed spread "
                f"(the larger max - min over seeds of the two settings) here and at CIFAR scale, as the other variants' defaults wait "
-               f"(the clip row's default is M3I's clip row too, whose committed pages were all made with '{BASE}')")
+               f"(the default is the clip row's wherever it runs: alone, in M3I with semantic=text or both, in the BEiT-3 pipeline; "
+               f"every committed page with a clip row was made with '{BASE}')")
 out['reason'] = (f"{ALT} - {BASE} kNN per seed {', '.join(f'{d:+.1f}' for d in k['diffs'])} (mean {k['mean']:+.1f}, "
                  f"seed spread {k['seed_spread']:.1f}, {k['verdict']})")
 (dest / 'clip-negatives.json').write_text(json.dumps(out, indent=1) + '\n')
