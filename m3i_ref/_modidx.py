@@ -340,6 +340,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'm3i_ref.pipelines.Stage': ('pipelines.html#stage', 'm3i_ref/pipelines.py'),
                                    'm3i_ref.pipelines._applies': ('pipelines.html#_applies', 'm3i_ref/pipelines.py'),
                                    'm3i_ref.pipelines._finished': ('pipelines.html#_finished', 'm3i_ref/pipelines.py'),
+                                   'm3i_ref.pipelines._made_on': ('pipelines.html#_made_on', 'm3i_ref/pipelines.py'),
                                    'm3i_ref.pipelines._spread': ('pipelines.html#_spread', 'm3i_ref/pipelines.py'),
                                    'm3i_ref.pipelines._stage_dir': ('pipelines.html#_stage_dir', 'm3i_ref/pipelines.py'),
                                    'm3i_ref.pipelines.evaluate_stage': ('pipelines.html#evaluate_stage', 'm3i_ref/pipelines.py'),

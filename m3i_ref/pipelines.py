@@ -178,6 +178,16 @@ def _finished(done, key):
     want = json.loads(json.dumps(key))
     return res if was == want['config'] and all(res.get(k) == want[k] for k in key if k != 'config') else None
 
+def _made_on(stages, summary_file, fresh):
+    '''The date a pipeline's results were made: today when a stage ran now; when every stage was read back, the latest
+    stage date, or (stages from before stage dates were kept) the date its summary already had. A resumed page keeps
+    the days its runs were made.'''
+    if fresh: return datetime.date.today().isoformat()
+    dates = [s.get('date') for s in stages]
+    if all(dates): return max(dates)
+    if summary_file.exists(): return json.loads(summary_file.read_text()).get('date') or datetime.date.today().isoformat()
+    return datetime.date.today().isoformat()
+
 def run_pipeline(pipeline, preset='toy', images=None, out_dir=None, overrides=None, finetune_epochs=None, data=None,
                  callback=None, objective_batches=4, verbose=True):
     """Run every stage of `pipeline` with the one training loop, evaluate each stage's encoder (kNN, linear probe,
@@ -192,7 +202,7 @@ def run_pipeline(pipeline, preset='toy', images=None, out_dir=None, overrides=No
     train_data, test_data = data
     cfgs = stage_configs(p, preset, images, out_dir, overrides, len(train_data))
     ft = FINETUNE_EPOCHS.get(preset, 1) if finetune_epochs is None else finetune_epochs
-    results, seen = [], 0
+    results, seen, fresh = [], 0, False
     for i, (stage, cfg) in enumerate(zip(p.stages, cfgs), 1):
         folder, t0 = Path(cfg.out_dir), time.time()
         done = folder / 'stage.json'
@@ -202,6 +212,7 @@ def run_pipeline(pipeline, preset='toy', images=None, out_dir=None, overrides=No
             train(cfg, callback=callback, data=data)
             model, _ = model_from_checkpoint(load_checkpoint(folder / 'checkpoint.pt'))
             res = dict(stage=i, method=cfg.method, images=cfg.images_seen, init=stage.init, teacher=stage.teacher, **key)
+            res['date'], fresh = datetime.date.today().isoformat(), True
             res.update(evaluate_stage(model.encoder, train_data, test_data, cfg, ft) if is_main_process() else {})
             res['objectives'] = {f'stage{j}:{p.stages[j - 1].method}': stage_objective(cfgs[j - 1].out_dir, model.encoder, test_data, objective_batches)
                                  for j in [i] + lineage(p, i)} if is_main_process() and isinstance(test_data, ImageData) else {}
@@ -215,7 +226,7 @@ def run_pipeline(pipeline, preset='toy', images=None, out_dir=None, overrides=No
             print(f"stage {i} {cfg.method:<22} {res['images']:>8,} images: " + score_line(res) +
                   (f", fine-tune {res['finetune_top1']:.1f}" if res.get('finetune_top1') is not None else ''))
     summary = dict(pipeline=p.name, title=p.title, source=p.source, preset=preset, images=seen, stages=results,
-                   final=results[-1], date=datetime.date.today().isoformat())
+                   final=results[-1], date=_made_on(results, out_dir / 'pipeline.json', fresh))
     if is_main_process(): atomic_save(finite_json(summary), out_dir / 'pipeline.json')
     return summary
 

@@ -77,8 +77,14 @@ def test_a_finished_pipeline_is_read_back_not_retrained(tmp_path, monkeypatch):
     first = run_pipeline('fd_dino', out_dir=tmp_path, **QUICK)
     import m3i_ref.pipelines as P
     monkeypatch.setattr(P, 'train', lambda *a, **k: (_ for _ in ()).throw(AssertionError('retrained a finished stage')))
+    summary = tmp_path / 'pipeline.json'                                  # made on another day: read back, it keeps that day
+    for stage in tmp_path.glob('stage*/stage.json'): stage.write_text(json.dumps({k: v for k, v in json.loads(stage.read_text()).items() if k != 'date'}))
+    summary.write_text(json.dumps(dict(json.loads(summary.read_text()), date='2001-02-03')))
     again = run_pipeline('fd_dino', out_dir=tmp_path, **QUICK)
     assert [s['knn_top1'] for s in again['stages']] == [s['knn_top1'] for s in first['stages']]
+    assert again['date'] == json.loads(summary.read_text())['date'] == '2001-02-03'   # stages without a date (older runs)
+    for stage in tmp_path.glob('stage*/stage.json'): stage.write_text(json.dumps(dict(json.loads(stage.read_text()), date='2002-01-01')))
+    assert run_pipeline('fd_dino', out_dir=tmp_path, **QUICK)['date'] == '2002-01-01'                 # the stages' own days
     with pytest.raises(AssertionError, match='retrained'):                 # another budget is another run
         run_pipeline('fd_dino', out_dir=tmp_path / 'other', **dict(QUICK, images=96))
 
