@@ -44,7 +44,7 @@ def test_lesson_runs_in_fast_mode(name, monkeypatch):
             cell.source = ''
     NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': str(NBS[0].parent)}}).execute()
 
-READS_RESULTS = ['01_data', '08_supervised_clip', '15_bench']   # the notebooks whose committed outputs print numbers read from docs/results
+READS_RESULTS = ['01_data', '08_supervised_clip', '09_intra_view', '10_inter_view', '15_bench']   # the notebooks whose committed outputs print numbers read from docs/results
 
 @pytest.mark.notebook
 @pytest.mark.parametrize('name', READS_RESULTS)
