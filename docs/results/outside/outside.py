@@ -35,12 +35,12 @@ from m3i_ref.views import ViewConfig, render_view, sample_view_params
 
 LIGHTLY_VERSION = '1.6.0'        # the version the committed pages were made with (the run files record the one used)
 
-# Our side of each comparison: candidate (row, options) specs, the first one the registry accepts is run; a refused one
-# (an option value the registry does not know yet) is recorded as 'not available' on the page.
+# Our side of each comparison: the (row, options) of the same recipe; one the registry refuses (an option value it does not
+# know, in an older checkout) is recorded as 'not available' on the page, never replaced by another row.
 OURS = {
-    'mocov3': [('instance_discrimination', {'id_variant': 'mocov3'})],
-    'dino': [('instance_discrimination', {'id_variant': 'dino'}), ('global_distillation', {})],
-    'mae': [('mim_pixel', {})],
+    'mocov3': ('instance_discrimination', {'id_variant': 'mocov3'}),
+    'dino': ('instance_discrimination', {'id_variant': 'dino'}),
+    'mae': ('mim_pixel', {}),
 }
 METHODS = list(OURS)
 TITLES = {'mocov3': 'MoCo v3', 'dino': 'DINO', 'mae': 'MAE'}
@@ -102,15 +102,13 @@ def run_config(preset, images, seed, data_root=None):
     return make_config(FLOOR_METHOD, preset, over)
 
 def ours_spec(method, preset):
-    "The first our-side spec of `OURS[method]` the registry accepts, and the refused ones with the registry's reason."
-    refused = []
-    for row, opts in OURS[method]:
-        try:
-            model_config(make_config(row, preset, dict(opts))).check_options()
-            return dict(row=row, options=dict(opts)), refused
-        except (ValueError, KeyError) as e:
-            refused.append(dict(row=row, options=dict(opts), why=str(e)))
-    return None, refused
+    "Our side of `method` (`OURS`) and [], or None and the refusal with the registry's reason."
+    row, opts = OURS[method]
+    try:
+        model_config(make_config(row, preset, dict(opts))).check_options()
+        return dict(row=row, options=dict(opts)), []
+    except (ValueError, KeyError) as e:
+        return None, [dict(row=row, options=dict(opts), why=str(e))]
 
 SHARED_KEYS = ('dataset', 'shapes', 'train_size', 'test_size', 'encoder', 'vit', 'img_size', 'patch', 'batch_size', 'images_seen',
                'blr', 'min_lr', 'warmup', 'weight_decay', 'beta1', 'beta2', 'clip_grad', 'crop_min', 'jitter_p', 'gray_p',
@@ -448,8 +446,7 @@ def report(out, command):
               if j['methods'][m]['ours_row'] else f"- {TITLES[m]}: {PIECES[m]}" for m in table]
     if na:
         lines += ['', '## Not available on our side', '']
-        lines += [f"- {TITLES[m]}: `{_row_name(x)}` refused by the registry ({x['why'].splitlines()[0]}); "
-                  f"{'our row here is `' + _row_name(j['methods'][m]['ours_row']) + '` instead' if j['methods'][m]['ours_row'] else 'no our-side run'}."
+        lines += [f"- {TITLES[m]}: `{_row_name(x)}` refused by the registry ({x['why'].splitlines()[0]}); no our-side run."
                   for m, x in na]
     lines += ['', '## Deviations from the papers\' recipes', '', *[f'- {d}' for d in DEVIATIONS], '',
               'Run files: `outside/<method>/seed<k>.json` (the outside runs, with their settings, recipe and loss curve), '
