@@ -57,7 +57,7 @@ def test_resume_refuses_another_model(tmp_path):
     ({'precision': 'fp8'}, "precision='fp8'; choose 'auto', 'bf16' or 'fp32'"),
     ({'dataset': 'mnist'}, "dataset='mnist'; choose one of"),
     ({'semantic': 'audio'}, "semantic='audio'; choose one of"),
-    ({'id_variant': 'simclr'}, "id_variant='simclr'; choose one of"),
+    ({'id_variant': 'simclr'}, "id_variant='simclr'; choose one of .'moco', 'byol', 'barlow', 'msn', 'mocov3', 'dino'."),
     ({'batch_size': 10, 'accum_steps': 3}, 'must divide into 1 processes x 3 accumulation steps'),
 ])
 def test_bad_config_fails_early(overrides, message):
