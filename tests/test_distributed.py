@@ -42,7 +42,7 @@ def loss_and_grads(method, rank=0, world=1, ddp=False):
     return loss.item(), grads
 
 @pytest.mark.ddp
-@pytest.mark.parametrize('method', ['instance_discrimination', 'instance_discrimination+head_norm=batch', 'instance_discrimination+id_variant=mocov3',
+@pytest.mark.parametrize('method', ['instance_discrimination', 'instance_discrimination+id_variant=moco', 'instance_discrimination+id_variant=moco+head_norm=layer',
                                     'instance_discrimination+id_variant=dino', 'instance_discrimination+id_variant=dino+local_crops=2',
                                     'sim_global+id_variant=msn', 'instance_discrimination+id_variant=byol', 'instance_discrimination+id_variant=barlow',
                                     'clip', 'clip+clip_negatives=other_classes', 'sim_feature', 'm3i'])

@@ -9,9 +9,10 @@ import torch
 GOLDEN = Path(__file__).resolve().parent / 'golden' / 'first-losses.json'
 
 # option variants whose code paths the 16 defaults do not reach (recorded with them, same rule)
-VARIANTS = {'instance_discrimination+byol': ('instance_discrimination', {'id_variant': 'byol'}),
+VARIANTS = {'instance_discrimination+moco': ('instance_discrimination', {'id_variant': 'moco'}),
+            'instance_discrimination+byol': ('instance_discrimination', {'id_variant': 'byol'}),
             'instance_discrimination+barlow': ('instance_discrimination', {'id_variant': 'barlow'}),
-            'instance_discrimination+symmetric': ('instance_discrimination', {'symmetric': 'true'}),
+            'instance_discrimination+symmetric': ('instance_discrimination', {'id_variant': 'moco', 'symmetric': 'true'}),
             'global_distillation+bottleneck': ('global_distillation', {'dino_head': 'bottleneck'}),
             'dense_instance_discrimination+both': ('dense_instance_discrimination', {'negatives': 'both'}),
             'mim_feature+layers2+masked': ('mim_feature', {'target_layers': '2', 'loss_on': 'masked', 'target_norm': 'layer'}),

@@ -88,6 +88,22 @@ def test_mocov3_heads_are_the_official_mlps(shapes):
     assert [type(m) for m in teacher_proj] == [type(m) for m in head.projector]
     with pytest.raises(ValueError, match="head_norm='layer' does not apply"): build(shapes, id_variant='mocov3', head_norm='layer')   # never silently ignored
 
+def test_the_rows_default_variant_is_the_measured_one():
+    """The instance-discrimination row's default variant is what the MoCo v3 page's rule chose from its runs, with the
+    page's measured reason in its source (`m3i-ref methods --defaults`), and a run of the bare row gets that variant's
+    training settings (MoCo v3: EMA base 0.99)."""
+    import json, pathlib
+    from m3i_ref.train import make_config
+    from m3i_ref.methods import variant_train_defaults
+    page = json.loads((pathlib.Path(__file__).resolve().parents[1] / 'docs/results/ablations/cifar/mocov3/mocov3.json').read_text())
+    d = ROW[ROW_NAME].defaults['id_variant']
+    assert d.value == page['default'] and page['reason'] in d.source and 'ablations/cifar/mocov3' in d.source
+    assert f'| {ROW_NAME} | id_variant | {d.value} | {d.source} |' in defaults_table()
+    bare = make_config(ROW_NAME, 'toy', {})
+    assert bare.id_variant is None and bare.option(ROW[ROW_NAME], 'id_variant') == d.value
+    assert bare.ema_base == variant_train_defaults(bare).get('ema_base', 0.995)
+    assert ROW['sim_global'].defaults['id_variant'].value == 'moco'                            # the masked-view row keeps its own
+
 def test_mocov3_is_symmetric_and_not_moco(shapes):
     cfg, model = build(shapes, id_variant='mocov3')
     model = moved_teacher(model, shapes, cfg)
@@ -124,8 +140,7 @@ def test_mocov3_run_settings_and_listing():
     from m3i_ref.train import make_config
     assert make_config(ROW_NAME, 'toy', {'id_variant': 'mocov3'}).ema_base == 0.99
     assert make_config(ROW_NAME, 'toy', {'id_variant': 'mocov3', 'ema_base': '0.995'}).ema_base == 0.995   # a --set wins
-    assert make_config(ROW_NAME, 'toy', {}).ema_base == 0.995 and make_config(ROW_NAME, 'toy', {}).id_variant is None
-    assert make_config(ROW_NAME, 'toy', {}).option(ROW[ROW_NAME], 'id_variant') == 'moco'       # the row's default is kept
+    assert make_config(ROW_NAME, 'toy', {'id_variant': 'moco'}).ema_base == 0.995                      # moco: the training default
     table = defaults_table()
     for key, d in VARIANTS['mocov3'].settings.items():
         assert f'| {ROW_NAME} (id_variant=mocov3) | {key} | {d.value} | {d.source} |' in table and d.source

@@ -57,7 +57,7 @@ def test_more_dense_negatives_raise_the_loss(shapes):
     assert loss['both'] > loss['image'] and loss['both'] > loss['other_images']
 
 def test_symmetric_loss_is_the_mean_of_both_directions(shapes):
-    cfg, model = build('instance_discrimination', shapes, symmetric=True)
+    cfg, model = build('instance_discrimination', shapes, id_variant='moco', symmetric=True)   # moco: one direction unless asked
     slots = slots_for(cfg, shapes)
     out = model(slots)['loss']
     head, slot = model.heads['instance_discrimination'], slots['a']
@@ -69,10 +69,10 @@ def test_symmetric_loss_is_the_mean_of_both_directions(shapes):
     with pytest.raises(ValueError, match='does not apply'): Pretrainer(ModelConfig(method='sim_global', symmetric=True))
 
 def test_batch_norm_heads_in_student_and_teacher(shapes):
-    cfg, model = build('instance_discrimination', shapes)              # the default since the ablation
+    cfg, model = build('instance_discrimination', shapes, id_variant='moco')   # the plain MLPs: batch norm by default since the ablation
     bn = lambda m: any(isinstance(x, nn.BatchNorm1d) for x in m.modules())
     assert bn(model.heads['instance_discrimination']) and bn(model.teacher.copies['projector_instance_discrimination'])
-    _, plain = build('instance_discrimination', shapes, head_norm='layer')
+    _, plain = build('instance_discrimination', shapes, id_variant='moco', head_norm='layer')
     assert not bn(plain)
     assert torch.isfinite(model(slots_for(cfg, shapes))['loss'])
 

@@ -5,6 +5,8 @@
 #        bash docs/results/ablations/run.sh cifar    (CIFAR-10 JPEG copy, 100,000 images a run; needs M3I_DATA or ../shared/data)
 # Then:  .venv/bin/python docs/results/ablations/report.py   (writes docs/results/ablations/ablations.md and ablations.json)
 # Resumable (finished runs are read back). Run alone on the machine: other CPU work distorts the seconds column.
+# The instance-discrimination runs here were made when that row's default variant was `moco` (MoCo v3's recipe, `mocov3`, is
+# the default since docs/results/ablations/cifar/mocov3); to remake them as they ran, add --set instance_discrimination.id_variant=moco.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 M3I=${M3I:-.venv/bin/m3i-ref}

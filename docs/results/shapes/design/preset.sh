@@ -2,6 +2,8 @@
 # Re-choosing the toy preset's length on the default design (scale+rotation): the same rows at 500, 1,000 (the preset)
 # and 2,000 steps of 64 images. Train split seed 0, test split seed 10,000 (the held-out draw, 20,000, is in each page).
 # Usage: bash docs/results/shapes/design/preset.sh   (writes docs/results/shapes/design/preset/steps-<n>/; resumable; run alone)
+# Every row ran with the defaults of its date (the run files hold them); instance discrimination's variant was then
+# `moco` (`mocov3` since docs/results/ablations/cifar/mocov3): add --set instance_discrimination.id_variant=moco to remake them.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 M3I=${M3I:-.venv/bin/m3i-ref}

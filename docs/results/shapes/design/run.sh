@@ -6,6 +6,8 @@
 # 10,000: the draws the design was chosen on (the held-out draw, seed 20,000, is a column of every page).
 # Usage: bash docs/results/shapes/design/run.sh   (writes docs/results/shapes/design/<design>/, combos/<design>/, design.md)
 # Resumable: a finished run is read back. Run alone on the machine.
+# Every row ran with the defaults of its date (the run files hold them); instance discrimination's variant was then
+# `moco` (`mocov3` since docs/results/ablations/cifar/mocov3): add --set instance_discrimination.id_variant=moco to remake them.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 M3I=${M3I:-.venv/bin/m3i-ref}

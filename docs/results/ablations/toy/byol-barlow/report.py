@@ -1,5 +1,6 @@
-"""The BYOL and Barlow Twins page: id_variant='byol' and 'barlow' (their recipes exactly) against MoCo ('moco', the row's
-default) and MoCo v3 ('mocov3'), toy data, 3 seeds, paired by seed. Reads runs/<variant>/seed<k>/runs/instance_discrimination.json
+"""The BYOL and Barlow Twins page: id_variant='byol' and 'barlow' (their recipes exactly) against MoCo ('moco', our
+one-directional InfoNCE, the row's default until docs/results/ablations/cifar/mocov3) and MoCo v3 ('mocov3', the default
+since), toy data, 3 seeds, paired by seed. Reads runs/<variant>/seed<k>/runs/instance_discrimination.json
 (run.sh), the MoCo and MoCo v3 runs of the DINO page (../dino/runs) and the floors of the toy benchmark (shapes/64k/seed<k>);
 writes byol-barlow.md and byol-barlow.json beside this file (or into the folder given as the first argument).
 Usage: python docs/results/ablations/toy/byol-barlow/report.py [OUT_DIR]"""
@@ -11,7 +12,7 @@ here = pathlib.Path(__file__).resolve().parent
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
 FOLDERS = {'byol': here / 'runs' / 'byol', 'barlow': here / 'runs' / 'barlow',
            'moco': here.parent / 'dino' / 'runs' / 'moco', 'mocov3': here.parent / 'dino' / 'runs' / 'mocov3'}
-TITLES = {'byol': 'BYOL', 'barlow': 'Barlow Twins', 'moco': 'MoCo (the default)', 'mocov3': 'MoCo v3'}
+TITLES = {'byol': 'BYOL', 'barlow': 'Barlow Twins', 'moco': 'MoCo (`moco`)', 'mocov3': 'MoCo v3'}
 FLOORS = ('random_init', 'raw_pixels', 'chance')
 METRICS = {'knn_top1': 'kNN', 'linear_top1': 'linear'}
 SEEDS = (0, 1, 2)

@@ -1,4 +1,4 @@
-"""The DINO page: id_variant='dino' against MoCo ('moco', the row's default) and MoCo v3 ('mocov3'), and DINO's local crops
+"""The DINO page: id_variant='dino' against MoCo ('moco', the row's default when it was made) and MoCo v3 ('mocov3'), and DINO's local crops
 (0, 2, 4), on the toy data at 3 seeds. Reads runs/<setting>/seed<k>/runs/instance_discrimination.json (written by run.sh)
 and cost.json (cost.py); writes dino.md and dino.json beside this file (or into the folder given as the first argument).
 Usage: python docs/results/ablations/toy/dino/report.py [OUT_DIR]"""

@@ -1,0 +1,82 @@
+"""The MoCo v3 page: instance discrimination with id_variant='mocov3' (MoCo v3's recipe exactly) against 'moco' (our
+one-directional InfoNCE, the row's default until this page) on CIFAR-10 at 100,000 images, 3 seeds, paired by seed, and the
+rule the row's default follows (it also reads the toy verdict of the DINO page, ../../toy/dino/dino.json).
+Reads runs/<variant>/seed<k>/runs/instance_discrimination.json (run.sh) for seeds 1 and 2; seed 0 is MoCo's run of the
+head-batch ablation (docs/results/ablations/cifar/head-batch, the CIFAR-10 benchmark's seed-0 run until this page) and our MoCo
+v3 side of the outside-reference page (docs/results/outside/cifar10/100k/ours/mocov3/seed0); the floors are the benchmark's (docs/results/cifar10/100k/seed<k>).
+Writes mocov3.md and mocov3.json beside this file (or into the folder given as the first argument).
+Usage: python docs/results/ablations/cifar/mocov3/report.py [OUT_DIR]"""
+import json, pathlib, sys
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
+from m3i_ref.results import paired_stats, verdict_of, VERDICT_RULE, markdown_table, date_span
+
+here = pathlib.Path(__file__).resolve().parent
+results = here.parents[2]                                       # docs/results
+out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
+SEEDS = (0, 1, 2)
+VARIANTS = ('mocov3', 'moco')
+TITLES = {'mocov3': 'MoCo v3 (`mocov3`)', 'moco': 'MoCo (`moco`)'}
+FOLDER = {(v, s): here / 'runs' / v / f'seed{s}' for v in VARIANTS for s in (1, 2)}
+FOLDER[('moco', 0)] = here.parent / 'head-batch'
+FOLDER[('mocov3', 0)] = results / 'outside' / 'cifar10' / '100k' / 'ours' / 'mocov3' / 'seed0'
+FLOORS = ('random_init', 'raw_pixels', 'chance')
+METRICS = {'knn_top1': 'kNN', 'linear_top1': 'linear'}
+read = lambda p: json.loads(p.read_text())
+runs = {v: [read(FOLDER[v, s] / 'runs' / 'instance_discrimination.json') for s in SEEDS] for v in VARIANTS}
+floors = {f: [read(results / 'cifar10' / '100k' / f'seed{s}' / 'runs' / f'{f}.json') for s in SEEDS] for f in FLOORS}
+for v, rs in runs.items():                      # each run is what its folder says, at the floors' preset, budget and test set
+    for s, r in zip(SEEDS, rs):
+        assert r['config']['seed'] == s and (r['config']['id_variant'] or 'moco') == v, (v, s)
+        assert (r['preset'], r['dataset'], r['images_seen']) == ('cifar-cpu', 'cifar10', 100_000), (v, s)
+        assert r['test_images'] == floors['random_init'][s]['test_images'], (v, s)
+mean = lambda xs: sum(xs) / len(xs)
+table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for v, rs in {**runs, **floors}.items()}
+for v in VARIANTS: table[v]['seconds'] = [r['seconds'] for r in runs[v]]
+PAIRS = [('mocov3', 'moco'), ('mocov3', 'random_init'), ('moco', 'random_init'), ('mocov3', 'raw_pixels')]
+comparisons, crows = [], []
+for a, b in PAIRS:
+    for m, label in METRICS.items():
+        st = paired_stats(table[a][m]['seeds'], table[b][m]['seeds'])
+        comparisons.append(dict(a=a, b=b, metric=m, diffs=st['diffs'], mean=st['mean'], t=st['t'], verdict=verdict_of(st['diffs'])))
+        crows.append([f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))} ({label})",
+                      ', '.join(f'{d:+.1f}' for d in st['diffs']), f"{st['mean']:+.1f}", comparisons[-1]['verdict']])
+cmp = lambda a, b, m: next(c for c in comparisons if (c['a'], c['b'], c['metric']) == (a, b, m))
+toy = next(c for c in read(here.parents[1] / 'toy' / 'dino' / 'dino.json')['comparisons']
+           if (c['a'], c['b'], c['metric']) == ('mocov3', 'moco', 'knn_top1'))
+cifar = cmp('mocov3', 'moco', 'knn_top1')
+rule = ("'mocov3' (MoCo v3's recipe) becomes the row's default when MoCo v3 > MoCo holds on kNN at the toy scale (3 seeds, "
+        "docs/results/ablations/toy/dino) and its mean paired kNN gain at CIFAR-10 scale (100,000 images, 3 seeds) is positive; "
+        "otherwise 'moco' stays. Both at equal images seen, the budget unit of every page (MoCo v3 runs the student and the "
+        "momentum encoder on both views: about twice MoCo's compute per step)")
+default = 'mocov3' if toy['verdict'] == 'holds' and cifar['mean'] > 0 else 'moco'
+reason = (f"MoCo v3 - MoCo, kNN per seed: toy {', '.join(f'{d:+.1f}' for d in toy['diffs'])} ({toy['verdict']}); "
+          f"CIFAR-10 100k {', '.join(f'{d:+.1f}' for d in cifar['diffs'])} (mean {cifar['mean']:+.1f}, {cifar['verdict']}); "
+          f"linear at CIFAR-10 100k {', '.join(f'{d:+.1f}' for d in cmp('mocov3', 'moco', 'linear_top1')['diffs'])} "
+          f"({cmp('mocov3', 'moco', 'linear_top1')['verdict']})")
+rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})"
+         for m in METRICS)] for v in [*VARIANTS, *FLOORS]]
+alone = {v: [r['seconds'] for r, s in zip(runs[v], SEEDS) if s > 0] for v in VARIANTS}   # seeds 1 and 2 ran alone on the machine
+when = date_span(r['date'] for rs in runs.values() for r in rs)
+lines = ['# MoCo v3 against MoCo (instance discrimination, CIFAR-10, 100,000 images, 3 seeds)', '',
+         'Commands: `bash docs/results/ablations/cifar/mocov3/run.sh` (seeds 1 and 2: `m3i-ref bench quality --data-root ../shared/data '
+         '--images 100000 --runs instance_discrimination --out docs/results/ablations/cifar/mocov3/runs/VARIANT/seedK --set id_variant=VARIANT '
+         '--set seed=K`), then `python docs/results/ablations/cifar/mocov3/report.py`. Seed 0: MoCo is the run of the head-batch '
+         'ablation (`docs/results/ablations/cifar/head-batch`; the CIFAR-10 benchmark\'s seed-0 run until this page), MoCo v3 our side of the '
+         'outside-reference page (`docs/results/outside/cifar10/100k/ours/mocov3/seed0`, the same command with `--set id_variant=mocov3`). '
+         f'The floors are the benchmark\'s (`docs/results/cifar10/100k/seed0..2`). {when}.', '',
+         f"Preset cifar-cpu (the d128 x 4-block ViT, patch 4, 32 px, batch 128), {runs['moco'][0]['images_seen']:,} images seen per run, "
+         f"test set {runs['moco'][0]['test_images']:,} images; kNN (k=200, t=0.1) and the linear probe on the frozen encoder, per seed "
+         "0 / 1 / 2. `mocov3` runs MoCo v3's recipe exactly as `m3i-ref methods --defaults` lists it (symmetric loss summed, 3-layer "
+         "projector and 2-layer predictor with BatchNorm, an affine-free BatchNorm on the output, loss x 2 tau, tau 0.2, momentum "
+         "0.99 -> 1); `moco` is our one-directional InfoNCE with the batch-norm projector and predictor (momentum 0.995 -> 1).", '',
+         *markdown_table(['run', 'kNN top-1', 'linear top-1'], rows), '',
+         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '',
+         f"Seconds per run, seeds 1 and 2, each run alone on 2 cores with 2 threads: MoCo {' / '.join(f'{x:,.0f}' for x in alone['moco'])}, "
+         f"MoCo v3 {' / '.join(f'{x:,.0f}' for x in alone['mocov3'])} (training, feature extraction and both probes).", '',
+         f"**Default.** Rule: {rule}. Measured: {reason}. Default: `{default}` (`m3i-ref methods --defaults` shows this reason).", '',
+         VERDICT_RULE, '']
+(out / 'mocov3.md').write_text('\n'.join(lines))
+(out / 'mocov3.json').write_text(json.dumps(dict(seeds=list(SEEDS), preset='cifar-cpu', images_seen=runs['moco'][0]['images_seen'],
+                                                 runs=table, comparisons=comparisons, toy=toy, rule=rule, default=default, reason=reason),
+                                            indent=1) + '\n')
+print('\n'.join(lines))
