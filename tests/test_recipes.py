@@ -800,3 +800,17 @@ def test_the_speed_benchs_plain_byol_is_our_byol_step(shapes):
     slot = batch(cfg, shapes)['a']
     plain = PlainBYOL(model, ROW_NAME)(slot.views.input_view, slot.views.target_view)
     assert plain.item() == pytest.approx(model({'a': slot})['loss'].item(), abs=1e-5)
+
+def test_mim_variant_defaults_cite_their_measurement():
+    """The MIM rows keep their own settings as the default variant, and their sources give the toy page's per-seed
+    differences as its JSON has them (`m3i-ref methods --defaults` shows them): a re-run page that changes a number or a
+    verdict fails here until the source says the same."""
+    import json, pathlib
+    pairs = json.loads((pathlib.Path(__file__).resolve().parents[1] / 'docs/results/ablations/mim-variants/mim-variants.json').read_text())['pairs']
+    said = lambda key: ', '.join(f'{x:+.1f}' for x in pairs[key]['diffs']) + f" ({pairs[key]['verdict']})"
+    for row, (variant, default) in {'mim_pixel': ('simmim', 'mae'), 'mim_feature': ('data2vec', 'siameseim')}.items():
+        d = ROW[row].defaults['mim_variant']
+        assert d.value == default and 'mim-variants' in d.source
+        for metric, name in (('knn_top1', 'kNN per seed'), ('linear_top1', 'linear')):
+            assert f'{name} {said(f"{row}/{variant}-{default}/{metric}")}' in d.source, (row, metric)
+        assert f'| {row} | mim_variant | {default} | {d.source} |' in defaults_table()
