@@ -14,6 +14,11 @@ from m3i_ref.views import Views, visible_indices
 from m3i_ref.predictors import BatchNorm
 
 ROW_NAME = 'instance_discrimination'
+
+def results_page(path):
+    "A page's JSON under docs/results (the measurement a default's source must quote)."
+    import json, pathlib
+    return json.loads((pathlib.Path(__file__).resolve().parents[1] / 'docs/results' / path).read_text())
 TAU = 0.2            # MoCo v3's ViT temperature, also the variant's setting (checked below)
 
 def build(shapes, **kw):
@@ -92,10 +97,9 @@ def test_the_rows_default_variant_is_the_measured_one():
     """The instance-discrimination row's default variant is what the MoCo v3 page's rule chose from its runs, with the
     page's measured reason in its source (`m3i-ref methods --defaults`), and a run of the bare row gets that variant's
     training settings (MoCo v3: EMA base 0.99)."""
-    import json, pathlib
     from m3i_ref.train import make_config
     from m3i_ref.methods import variant_train_defaults
-    page = json.loads((pathlib.Path(__file__).resolve().parents[1] / 'docs/results/ablations/cifar/mocov3/mocov3.json').read_text())
+    page = results_page('ablations/cifar/mocov3/mocov3.json')
     d = ROW[ROW_NAME].defaults['id_variant']
     assert d.value == page['default'] and page['reason'] in d.source and 'ablations/cifar/mocov3' in d.source
     assert f'| {ROW_NAME} | id_variant | {d.value} | {d.source} |' in defaults_table()
@@ -668,8 +672,7 @@ def test_clip_negatives_option_is_checked_listed_and_reaches_the_likelihood(shap
         clip_model(shapes, 'same_class')
     with pytest.raises(ValueError, match=r"clip_negatives='other_classes' does not apply to 'mim_feature'.*\['clip'\]"):
         make_config('mim_feature', 'toy', {'clip_negatives': 'other_classes'})
-    import json, pathlib
-    ablation = json.loads((pathlib.Path(__file__).resolve().parents[1] / 'docs/results/ablations/clip-negatives/clip-negatives.json').read_text())
+    ablation = results_page('ablations/clip-negatives/clip-negatives.json')
     d = ROW[CLIP].defaults['clip_negatives']
     assert d.value == ablation['default'] and ablation['reason'] in d.source and 'clip-negatives' in d.source   # the measured reason, not a stale copy
     assert f'| clip | clip_negatives | {d.value} | {d.source} |' in defaults_table()       # `m3i-ref methods --defaults` shows it
@@ -805,8 +808,7 @@ def test_mim_variant_defaults_cite_their_measurement():
     """The MIM rows keep their own settings as the default variant, and their sources give the toy page's per-seed
     differences as its JSON has them (`m3i-ref methods --defaults` shows them): a re-run page that changes a number or a
     verdict fails here until the source says the same."""
-    import json, pathlib
-    pairs = json.loads((pathlib.Path(__file__).resolve().parents[1] / 'docs/results/ablations/mim-variants/mim-variants.json').read_text())['pairs']
+    pairs = results_page('ablations/mim-variants/mim-variants.json')['pairs']
     said = lambda key: ', '.join(f'{x:+.1f}' for x in pairs[key]['diffs']) + f" ({pairs[key]['verdict']})"
     for row, (variant, default) in {'mim_pixel': ('simmim', 'mae'), 'mim_feature': ('data2vec', 'siameseim')}.items():
         d = ROW[row].defaults['mim_variant']

@@ -56,7 +56,7 @@ reason = (f"MoCo v3 - MoCo, kNN per seed: toy {', '.join(f'{d:+.1f}' for d in to
           f"({cmp('mocov3', 'moco', 'linear_top1')['verdict']})")
 rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})"
          for m in METRICS)] for v in [*VARIANTS, *FLOORS]]
-alone = {v: [r['seconds'] for r, s in zip(runs[v], SEEDS) if s > 0] for v in VARIANTS}   # seeds 1 and 2 ran alone on the machine
+alone = {v: table[v]['seconds'][1:] for v in VARIANTS}          # seeds 1 and 2 ran alone on the machine (seed 0: other pages' runs)
 when = date_span(r['date'] for rs in runs.values() for r in rs)
 lines = ['# MoCo v3 against MoCo (instance discrimination, CIFAR-10, 100,000 images, 3 seeds)', '',
          'Commands: `bash docs/results/ablations/cifar/mocov3/run.sh` (seeds 1 and 2: `m3i-ref bench quality --data-root ../shared/data '
