@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['T975', 'ONE_SEED_MARGIN', 'VERDICT_RULE', 'FLOORS', 'FLOOR_NAMES', 'FLOOR_METRICS', 'FLOORS_VERSION', 't_critical',
-           'paired_stats', 'verdict_of', 'paired_verdict', 'average_ranks', 'spearman', 'initial_encoder', 'floors',
-           'date_span', 'machine_span', 'markdown_table', 'floor_view']
+           'paired_stats', 'verdict_of', 'paired_verdict', 'paired_comparisons', 'average_ranks', 'spearman',
+           'initial_encoder', 'floors', 'date_span', 'machine_span', 'markdown_table', 'floor_view']
 
 # %% ../nbs/11b_results.ipynb #bd4b9bfa
 import math
@@ -50,6 +50,26 @@ def verdict_of(diffs):
 def paired_verdict(a, b):
     "The ordering `a > b` over seeds (`a[s]`, `b[s]` of the same seed `s`): `verdict_of` their differences."
     return verdict_of(paired_stats(a, b)['diffs'])
+
+# %% ../nbs/11b_results.ipynb #31145494
+def paired_comparisons(table, pairs, metrics, name=None):
+    """Each ordering `a > b` of `pairs` ((a, b) or (a, b, what)) on each metric of `metrics` ({key: label}), read from
+    `table[run][metric]['seeds']` (the same seeds, in the same order, for every run): the records (a, b[, what], metric,
+    diffs, mean, t, verdict) and the matching table rows ('<what or name(a, b)> (<label>)', per seed, mean, verdict)."""
+    name = name or (lambda a, b: f'{a} vs {b}')
+    records, rows = [], []
+    for pair in pairs:
+        a, b, *what = pair
+        for m, label in metrics.items():
+            for r in (a, b):
+                if r not in table or m not in table[r]: raise KeyError(f'no {m!r} scores for run {r!r}; the table has {sorted(table)}')
+            st = paired_stats(table[a][m]['seeds'], table[b][m]['seeds'])
+            v = verdict_of(st['diffs'])
+            records.append(dict(a=a, b=b, **({'what': what[0]} if what else {}), metric=m, diffs=st['diffs'], mean=st['mean'],
+                                t=st['t'], verdict=v))
+            rows.append([f"{what[0] if what else name(a, b)} ({label})", ', '.join(f'{d:+.1f}' for d in st['diffs']),
+                         f"{st['mean']:+.1f}", v])
+    return records, rows
 
 # %% ../nbs/11b_results.ipynb #8f34c7fd
 def average_ranks(values):

@@ -167,3 +167,59 @@ def test_seed_page_leads_with_fine_tuning_next_to_training_from_scratch(tmp_path
     part = md.split('## fine-tune@1% top-1')[1].split('## kNN')[0]
     assert 'mean - from scratch |' in part and '| mim_feature | 30.0 | 31.0 | 32.0 | 31.0 | 2.0 | +10.0 |' in part
     assert '| raw_pixels |' not in part                                            # raw pixels fine-tune nothing
+
+
+def finished(folder, name, overrides, images=50_000, preset='toy', **edits):
+    "A finished `quality_run` result of `name` as the run would write it under `overrides`, with `edits` applied to it."
+    from dataclasses import asdict
+    from m3i_ref.bench import run_options
+    from m3i_ref.train import make_config
+    cfg = make_config(name, preset, dict(images_seen=images, steps=0, **overrides))
+    res = dict(run=name, knn_top1=35.0, linear_top1=36.0, images_seen=images, preset=preset, dataset=cfg.dataset, date='2026-12-01',
+               config=asdict(cfg), options=run_options(cfg))
+    for k, v in edits.items():
+        if v is None: res.pop(k)
+        else: res[k] = v
+    (folder / 'runs').mkdir(parents=True, exist_ok=True)
+    (folder / 'runs' / f'{name}.json').write_text(json.dumps(res))
+    return res
+
+
+def test_quality_run_refuses_a_result_made_with_other_asked_settings(tmp_path, capsys):
+    "A run asked with a setting (--set) is not answered by a finished run made with another value of it; the file stays."
+    res = finished(tmp_path, 'mim_pixel', dict(seed=1))
+    same = lambda ov: quality_run('mim_pixel', tmp_path, preset='toy', images=50_000, overrides=ov)
+    assert same(dict(seed=1))['knn_top1'] == 35.0 and capsys.readouterr().err == ''
+    before = (tmp_path / 'runs' / 'mim_pixel.json').read_text()
+    for ov, says in ((dict(seed=2), 'seed: 1 -> 2'), (dict(seed=1, mim_variant='simmim'), "mim_pixel.mim_variant: 'mae' -> 'simmim'"),
+                     ({'seed': 1, 'mae.mask_ratio': 0.75}, 'mim_pixel.mask_ratio: 0.6 -> 0.75')):    # an alias scopes the row too
+        with pytest.raises(ValueError, match='made with other settings than this run asks') as e:
+            same(ov)
+        assert says in str(e.value) and 'delete that file' in str(e.value), str(e.value)
+    assert (tmp_path / 'runs' / 'mim_pixel.json').read_text() == before
+    assert same(dict(seed=1, mim_variant='mae'))['knn_top1'] == 35.0       # asking the value it was made with
+
+
+def test_quality_run_names_a_default_changed_since_a_result(tmp_path, capsys):
+    "A finished run made under another default is read back (the page keeps it), and stderr names each setting that moved."
+    options = finished(tmp_path / 'a', 'mim_pixel', dict(seed=0))['options']
+    finished(tmp_path / 'b', 'mim_pixel', dict(seed=0), options={'mim_pixel': dict(options['mim_pixel'], mim_variant='simmim')})
+    config = finished(tmp_path / 'c', 'mim_pixel', dict(seed=0))['config']
+    finished(tmp_path / 'c', 'mim_pixel', dict(seed=0), config=dict(config, blr=9.0))
+    for folder, says in (('b', "mim_pixel.mim_variant: 'simmim' -> 'mae'"), ('c', 'blr: 9.0 -> ')):
+        assert quality_run('mim_pixel', tmp_path / folder, preset='toy', images=50_000, overrides=dict(seed=0))['knn_top1'] == 35.0
+        err = capsys.readouterr().err
+        assert says in err and 'made on 2026-12-01' in err and 'Delete it to remake it' in err, err
+    with pytest.raises(ValueError, match="mim_pixel.mim_variant: 'simmim' -> 'mae'"):      # asked explicitly: refused
+        quality_run('mim_pixel', tmp_path / 'b', preset='toy', images=50_000, overrides=dict(seed=0, mim_variant='mae'))
+
+
+def test_quality_run_and_a_result_from_before_options_were_kept(tmp_path, capsys):
+    """A result that predates the kept options (and the mim_variant key) does not say which variant it ran: asking today's
+    default reads it back, asking another value is refused rather than answered with a run that may not have it."""
+    res = finished(tmp_path, 'mim_pixel', dict(seed=0), options=None)
+    finished(tmp_path, 'mim_pixel', dict(seed=0), options=None, config={k: v for k, v in res['config'].items() if k != 'mim_variant'})
+    ask = lambda **kw: quality_run('mim_pixel', tmp_path, preset='toy', images=50_000, overrides=dict(seed=0, **kw))
+    assert ask()['knn_top1'] == 35.0 and ask(mim_variant='mae')['knn_top1'] == 35.0 and capsys.readouterr().err == ''
+    with pytest.raises(ValueError, match="mim_pixel.mim_variant: the row's default on 2026-12-01, which the result does not record"):
+        ask(mim_variant='simmim')

@@ -130,7 +130,9 @@ def test_bench_quality_adds_transfer_columns_to_finished_runs_and_leads_with_the
     common = ['bench', 'quality', '--preset', 'toy', '--images', '256', '--out', str(out), '--set', 'train_size=128', '--set', 'test_size=64']
     assert main([*common, '--runs', 'random_init,raw_pixels,chance,mim_pixel']) == 0
     first = json.loads((out / 'runs' / 'mim_pixel.json').read_text())
-    assert 'transfer' not in first
+    assert 'transfer' not in first and first['options']['mim_pixel']['mim_variant'] == 'mae'   # the variant it ran, as it took effect
+    assert main([*common, '--runs', 'mim_pixel', '--set', 'mim_variant=simmim']) == 2           # not answered by the MAE run
+    assert "mim_pixel.mim_variant: 'mae' -> 'simmim'" in capsys.readouterr().err
     assert main([*common, '--runs', 'random_init,raw_pixels,chance,mim_pixel', '--labels', '0.25', '--finetune', '--finetune-steps', '2']) == 0
     runs = {n: json.loads((out / 'runs' / f'{n}.json').read_text()) for n in ('random_init', 'raw_pixels', 'chance', 'mim_pixel')}
     assert runs['mim_pixel']['knn_top1'] == first['knn_top1']                 # read back, not retrained

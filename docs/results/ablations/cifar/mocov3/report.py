@@ -8,7 +8,7 @@ Writes mocov3.md and mocov3.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/mocov3/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_stats, verdict_of, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -33,13 +33,7 @@ mean = lambda xs: sum(xs) / len(xs)
 table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for v, rs in {**runs, **floors}.items()}
 for v in VARIANTS: table[v]['seconds'] = [r['seconds'] for r in runs[v]]
 PAIRS = [('mocov3', 'moco'), ('mocov3', 'random_init'), ('moco', 'random_init'), ('mocov3', 'raw_pixels')]
-comparisons, crows = [], []
-for a, b in PAIRS:
-    for m, label in METRICS.items():
-        st = paired_stats(table[a][m]['seeds'], table[b][m]['seeds'])
-        comparisons.append(dict(a=a, b=b, metric=m, diffs=st['diffs'], mean=st['mean'], t=st['t'], verdict=verdict_of(st['diffs'])))
-        crows.append([f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))} ({label})",
-                      ', '.join(f'{d:+.1f}' for d in st['diffs']), f"{st['mean']:+.1f}", comparisons[-1]['verdict']])
+comparisons, crows = paired_comparisons(table, PAIRS, METRICS, lambda a, b: f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))}")
 cmp = lambda a, b, m: next(c for c in comparisons if (c['a'], c['b'], c['metric']) == (a, b, m))
 toy = next(c for c in read(here.parents[1] / 'toy' / 'dino' / 'dino.json')['comparisons']
            if (c['a'], c['b'], c['metric']) == ('mocov3', 'moco', 'knn_top1'))

@@ -6,7 +6,7 @@ writes byol-barlow.md and byol-barlow.json beside this file (or into the folder 
 Usage: python docs/results/ablations/toy/byol-barlow/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_stats, verdict_of, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span
 
 here = pathlib.Path(__file__).resolve().parent
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
@@ -27,14 +27,7 @@ mean = lambda xs: sum(xs) / len(xs)
 table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for v, rs in {**runs, **floors}.items()}
 PAIRS = [('byol', 'moco'), ('barlow', 'moco'), ('byol', 'mocov3'), ('barlow', 'mocov3'), ('byol', 'barlow'),
          ('byol', 'random_init'), ('barlow', 'random_init')]
-comparisons, crows = [], []
-for a, b in PAIRS:
-    for m, label in METRICS.items():
-        st = paired_stats(table[a][m]['seeds'], table[b][m]['seeds'])
-        v = verdict_of(st['diffs'])
-        comparisons.append(dict(a=a, b=b, metric=m, diffs=st['diffs'], mean=st['mean'], t=st['t'], verdict=v))
-        crows.append([f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))} ({label})", ', '.join(f'{d:+.1f}' for d in st['diffs']),
-                      f"{st['mean']:+.1f}", v])
+comparisons, crows = paired_comparisons(table, PAIRS, METRICS, lambda a, b: f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))}")
 rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})"
          for m in METRICS)] for v in [*FOLDERS, *FLOORS]]
 when = date_span(r['date'] for rs in runs.values() for r in rs)

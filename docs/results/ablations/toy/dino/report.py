@@ -3,7 +3,7 @@
 and cost.json (cost.py); writes dino.md and dino.json beside this file (or into the folder given as the first argument).
 Usage: python docs/results/ablations/toy/dino/report.py [OUT_DIR]"""
 import json, pathlib, sys
-from m3i_ref.results import paired_stats, verdict_of, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span
 
 here = pathlib.Path(__file__).resolve().parent
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
@@ -26,13 +26,7 @@ for s in SETTINGS:
 PAIRS = [('dino-local2', 'dino-local0', 'two local crops vs none'), ('dino-local4', 'dino-local0', 'four local crops vs none'),
          ('dino-local4', 'dino-local2', 'four local crops vs two'), ('dino-local0', 'moco', 'DINO (no local crops) vs MoCo'),
          ('dino-local0', 'mocov3', 'DINO (no local crops) vs MoCo v3'), ('mocov3', 'moco', 'MoCo v3 vs MoCo')]
-comparisons, crows = [], []
-for a, b, what in PAIRS:
-    for m, label in METRICS.items():
-        st = paired_stats(table[a][m]['seeds'], table[b][m]['seeds'])
-        v = verdict_of(st['diffs'])
-        comparisons.append(dict(a=a, b=b, what=what, metric=m, diffs=st['diffs'], mean=st['mean'], t=st['t'], verdict=v))
-        crows.append([f'{what} ({label})', ', '.join(f'{d:+.1f}' for d in st['diffs']), f"{st['mean']:+.1f}", v])
+comparisons, crows = paired_comparisons(table, PAIRS, METRICS)
 when = date_span(r['date'] for s in SETTINGS for r in runs[s].values())
 lines = ['# DINO against MoCo and MoCo v3, and DINO\'s local crops (toy data, 3 seeds)', '',
          'Commands: `bash docs/results/ablations/toy/dino/run.sh`, `OMP_NUM_THREADS=1 python docs/results/ablations/toy/dino/cost.py`, '
