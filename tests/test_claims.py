@@ -54,3 +54,15 @@ def test_every_claim_in_the_claims_table_is_what_its_json_says(monkeypatch):
     real = claims.value
     monkeypatch.setattr(claims, 'value', lambda ref, root=claims.HERE: real(ref, root) + 1.0 if 'seeds.json#runs.knn_top1.m3i.mean' in ref else real(ref, root))
     assert {f for f, _ in claims.check_claims()} == {'nbs/13_m3i.ipynb'}      # the one claim that quotes that number
+
+def test_a_reference_into_a_list_can_name_its_entry(tmp_path):
+    "`field=value` picks the one list entry with that value, so an entry added in front (a new ordering) moves no claim."
+    claims = _claims_module()
+    (tmp_path / 'p.json').write_text(json.dumps({'orderings': [{'claim': 'a > b', 'verdict': 'holds'}, {'claim': 'c > d', 'verdict': 'unresolved'}]}))
+    assert claims.render('{p.json#orderings.claim=c > d.verdict}', tmp_path) == 'unresolved'
+    (tmp_path / 'p.json').write_text(json.dumps({'orderings': [{'claim': 'e > f', 'verdict': 'holds'}, {'claim': 'a > b', 'verdict': 'holds'},
+                                                               {'claim': 'c > d', 'verdict': 'unresolved'}]}))
+    assert claims.render('{p.json#orderings.claim=c > d.verdict}', tmp_path) == 'unresolved'
+    assert claims.render('{p.json#orderings.1.verdict}', tmp_path) == 'holds'                   # an index moved to a > b
+    with pytest.raises(KeyError, match="0 entries have claim = 'x > y'"):
+        claims.value('p.json#orderings.claim=x > y.verdict', tmp_path)

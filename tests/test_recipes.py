@@ -806,8 +806,8 @@ def test_the_speed_benchs_plain_byol_is_our_byol_step(shapes):
 
 def test_mim_variant_defaults_cite_their_measurement():
     """The MIM rows keep their own settings as the default variant, and their sources give the toy page's per-seed
-    differences as its JSON has them (`m3i-ref methods --defaults` shows them): a re-run page that changes a number or a
-    verdict fails here until the source says the same."""
+    differences as its JSON has them (`m3i-ref methods --defaults` shows them), and MIM pixel's the CIFAR-10 page's, whose
+    rule chose the default: a re-run page that changes a number or a verdict fails here until the source says the same."""
     pairs = results_page('ablations/mim-variants/mim-variants.json')['pairs']
     said = lambda key: ', '.join(f'{x:+.1f}' for x in pairs[key]['diffs']) + f" ({pairs[key]['verdict']})"
     for row, (variant, default) in {'mim_pixel': ('simmim', 'mae'), 'mim_feature': ('data2vec', 'siameseim')}.items():
@@ -816,3 +816,10 @@ def test_mim_variant_defaults_cite_their_measurement():
         for metric, name in (('knn_top1', 'kNN per seed'), ('linear_top1', 'linear')):
             assert f'{name} {said(f"{row}/{variant}-{default}/{metric}")}' in d.source, (row, metric)
         assert f'| {row} | mim_variant | {default} | {d.source} |' in defaults_table()
+    cifar = results_page('ablations/cifar/simmim/simmim.json')      # MIM pixel's pair at CIFAR-10 scale decided its default
+    d = ROW['mim_pixel'].defaults['mim_variant']
+    assert d.value == cifar['default'] and 'ablations/cifar/simmim' in d.source
+    for c in cifar['comparisons'][:2]:
+        assert (c['a'], c['b']) == ('simmim', 'mae')
+        said = ', '.join(f'{x:+.1f}' for x in c['diffs']) + f" ({c['verdict']})"
+        assert f"{'kNN per seed' if c['metric'] == 'knn_top1' else 'linear'} {said}" in d.source.split('at CIFAR-10 scale')[1], c['metric']

@@ -2,6 +2,7 @@
 
 - `docs/results/README.tmpl.md` is the reading of the results: every number in it is a reference such as
   `{cifar10/100k/seeds.json#runs.knn_top1.m3i.mean:.1f}` (a JSON file under docs/results, `#`, a dotted key path,
+  where a list entry is an index or `field=value`, as in `orderings.knn_top1.claim=m3i > classification.verdict`,
   then an optional format; `A - B` gives a difference; a format ending in `,` joins a list, in `,and` as 'a, b and
   c'; one starting with `abs` drops the signs). `python docs/results/claims.py`
   renders it into `docs/results/README.md`.
@@ -16,10 +17,16 @@ HERE = Path(__file__).resolve().parent
 REF = re.compile(r'\{([\w./+-]+\.json#[^{}:]+?)(?: - ([\w./+-]+\.json#[^{}:]+?))?(?::([^{}]*))?\}')
 
 def value(ref, root=HERE):
-    "The value at `file.json#key.path` (keys of dicts, indices of lists; a key may itself hold dots: the longest match wins)."
+    """The value at `file.json#key.path` (keys of dicts; in a list, an index or `field=value`, the one entry whose field
+    has that value, so a reference survives entries added before it; a key may itself hold dots: the longest match wins)."""
     file, path = ref.split('#')
     v, parts = json.loads((root / file).read_text()), path.split('.')
     while parts:
+        if isinstance(v, list) and '=' in parts[0]:
+            field, want = parts[0].split('=', 1)
+            hits = [e for e in v if isinstance(e, dict) and str(e.get(field)) == want]
+            if len(hits) != 1: raise KeyError(f'{ref}: {len(hits)} entries have {field} = {want!r}, not one')
+            v, parts = hits[0], parts[1:]; continue
         if isinstance(v, list): v, parts = v[int(parts[0])], parts[1:]; continue
         n = next(n for n in range(len(parts), 0, -1) if '.'.join(parts[:n]) in v or n == 1)
         v, parts = v['.'.join(parts[:n])], parts[n:]
