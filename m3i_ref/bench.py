@@ -113,7 +113,7 @@ def run_drift(res, cfg, asked=(), rows=None):
     from m3i_ref.train import TrainConfig
     from m3i_ref.methods import ROW_OPTIONS, canonical_method
     asked = {f"{canonical_method(k.split('.', 1)[0])}.{k.split('.', 1)[1]}" if '.' in k else k for k in asked}
-    fresh, was, now = asdict(TrainConfig()), res.get('config') or {}, asdict(cfg)
+    fresh, was, now = asdict(TrainConfig()), result_config(res), asdict(cfg)
     kept = res.get('options')
     refused, changed = [], []
     for k, v in now.items():                              # the run's settings
@@ -147,6 +147,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
         overrides = run_settings(overrides)
     cfg = make_config(FLOOR_METHOD if name in FLOORS else name, preset,
                       dict(dict(images_seen=images, steps=0, overwrite=True, progress=False, eval_knn=False, out_dir=str(Path(out_dir) / 'ckpt' / name)), **(overrides or {})))
+    rows = () if name in FLOORS else None              # the rows whose options the run keeps: a floor trains none
     if out.exists():
         res = read_result(out)
         design = result_config(res)['shapes'] if res.get('dataset') == 'shapes' else None
@@ -156,7 +157,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
             wants = f" on the {asked!r} shapes" if asked else ''
             raise ValueError(f"{out} holds {name} at {res['images_seen']:,} images seen with preset {res['preset']!r}{held}, but this run asks "
                              f"{seen:,} with {preset!r}{wants}: delete that file to rerun it, or write into another folder (--out)")
-        refused, changed = run_drift(res, cfg, overrides or {}, () if name in FLOORS else None)
+        refused, changed = run_drift(res, cfg, overrides or {}, rows)
         if refused:
             raise ValueError(f"{out} holds {name} made with other settings than this run asks ({'; '.join(refused)}): delete that file "
                              f"to rerun it, or write into another folder (--out)")
@@ -194,7 +195,7 @@ def quality_run(name, out_dir, preset='cifar-cpu', images=100_000, overrides=Non
     res = dict(run=name, knn_top1=knn, linear_top1=linear, **extra, probe_seed=cfg.seed,
                images_seen=seen, preset=preset, dataset=cfg.dataset,
                test_images=len(test_data), seconds=round(time.time() - t0, 1), config=asdict(cfg),
-               options=run_options(cfg, () if name in FLOORS else None), machine=machine(),
+               options=run_options(cfg, rows), machine=machine(),
                date=datetime.date.today().isoformat())
     if labels:
         t1 = time.time()

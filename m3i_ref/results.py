@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['T975', 'ONE_SEED_MARGIN', 'VERDICT_RULE', 'FLOORS', 'FLOOR_NAMES', 'FLOOR_METRICS', 'FLOORS_VERSION', 't_critical',
-           'paired_stats', 'verdict_of', 'paired_verdict', 'paired_comparisons', 'average_ranks', 'spearman',
-           'initial_encoder', 'floors', 'date_span', 'machine_span', 'markdown_table', 'floor_view']
+           'paired_stats', 'verdict_of', 'paired_verdict', 'paired_comparisons', 'published_default', 'average_ranks',
+           'spearman', 'initial_encoder', 'floors', 'date_span', 'machine_span', 'markdown_table', 'floor_view']
 
 # %% ../nbs/11b_results.ipynb #bd4b9bfa
 import math
@@ -70,6 +70,17 @@ def paired_comparisons(table, pairs, metrics, name=None):
             rows.append([f"{what[0] if what else name(a, b)} ({label})", ', '.join(f'{d:+.1f}' for d in st['diffs']),
                          f"{st['mean']:+.1f}", v])
     return records, rows
+
+# %% ../nbs/11b_results.ipynb #92ecea10
+def published_default(published, ours, toy, large, linear, label, where='CIFAR-10 100k'):
+    """`(default, reason)` by the rule for a published recipe: `published` replaces `ours` when its kNN ordering over ours holds
+    at both scales. `toy`, `large`: the kNN records (`paired_comparisons`) of `published` over `ours` on the toy data and at
+    `where`; `linear`: the linear-probe record at `where`, reported beside. `label` names the difference ('MoCo v3 - MoCo')."""
+    per_seed = lambda r: ', '.join(f'{d:+.1f}' for d in r['diffs'])
+    default = published if toy['verdict'] == 'holds' and large['verdict'] == 'holds' else ours
+    reason = (f"{label}, kNN per seed: toy {per_seed(toy)} ({toy['verdict']}); {where} {per_seed(large)} (mean {large['mean']:+.1f}, "
+              f"{large['verdict']}); linear at {where} {per_seed(linear)} ({linear['verdict']})")
+    return default, reason
 
 # %% ../nbs/11b_results.ipynb #8f34c7fd
 def average_ranks(values):

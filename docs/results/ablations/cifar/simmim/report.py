@@ -8,7 +8,7 @@ Writes simmim.md and simmim.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/simmim/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -43,11 +43,8 @@ rule = ("'simmim' (SimMIM's published recipe) replaces 'mae' (MAE's, the row's o
         "MAE holds on kNN by the paired rule below at both scales: the toy data (3 seeds, docs/results/ablations/mim-variants) and "
         "CIFAR-10 at 100,000 images (3 seeds, this page); otherwise 'mae' stays. The MoCo v3 page's rule for a published recipe "
         "(docs/results/ablations/cifar/mocov3). At equal images seen, the budget unit of every page")
-default = 'simmim' if toy['verdict'] == 'holds' and cifar['verdict'] == 'holds' else 'mae'
 lin = cmp('simmim', 'mae', 'linear_top1')
-reason = (f"SimMIM - MAE, kNN per seed: toy {', '.join(f'{d:+.1f}' for d in toy['diffs'])} ({toy['verdict']}); "
-          f"CIFAR-10 100k {', '.join(f'{d:+.1f}' for d in cifar['diffs'])} (mean {cifar['mean']:+.1f}, {cifar['verdict']}); "
-          f"linear at CIFAR-10 100k {', '.join(f'{d:+.1f}' for d in lin['diffs'])} ({lin['verdict']})")
+default, reason = published_default('simmim', 'mae', toy, cifar, lin, 'SimMIM - MAE')
 rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})"
          for m in METRICS)] for v in [*VARIANTS, *FLOORS]]
 when = date_span(r['date'] for rs in runs.values() for r in rs)
