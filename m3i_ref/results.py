@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['T975', 'ONE_SEED_MARGIN', 'VERDICT_RULE', 'FLOORS', 'FLOOR_NAMES', 'FLOOR_METRICS', 'FLOORS_VERSION', 't_critical',
-           'paired_stats', 'verdict_of', 'paired_verdict', 'paired_comparisons', 'published_default', 'average_ranks',
-           'spearman', 'initial_encoder', 'floors', 'date_span', 'machine_span', 'markdown_table', 'floor_view']
+           'paired_stats', 'verdict_of', 'paired_verdict', 'paired_comparisons', 'published_default',
+           'spread_comparison', 'average_ranks', 'spearman', 'initial_encoder', 'floors', 'date_span', 'machine_span',
+           'markdown_table', 'floor_view']
 
 # %% ../nbs/11b_results.ipynb #bd4b9bfa
 import math
@@ -81,6 +82,15 @@ def published_default(published, ours, toy, large, linear, label, where='CIFAR-1
     reason = (f"{label}, kNN per seed: toy {per_seed(toy)} ({toy['verdict']}); {where} {per_seed(large)} (mean {large['mean']:+.1f}, "
               f"{large['verdict']}); linear at {where} {per_seed(linear)} ({linear['verdict']})")
     return default, reason
+
+# %% ../nbs/11b_results.ipynb #54fa6062
+def spread_comparison(a, b):
+    """The paired record of `a` over `b` (per-seed scores, the same seeds in the same order): per-seed differences, their
+    mean, min, max, standard error, t and verdict, and `seed_spread`, the larger max - min over seeds of the two. Our
+    alternative replaces a published recipe only when `min > seed_spread` (it wins every seed by more than the spread)."""
+    st = paired_stats(a, b)
+    return dict(diffs=st['diffs'], mean=st['mean'], min=st['low'], max=st['high'], se=st['se'], t=st['t'],
+                seed_spread=max(max(v) - min(v) for v in (a, b)), verdict=paired_verdict(a, b))
 
 # %% ../nbs/11b_results.ipynb #8f34c7fd
 def average_ranks(values):

@@ -823,3 +823,14 @@ def test_mim_variant_defaults_cite_their_measurement():
         assert (c['a'], c['b']) == ('simmim', 'mae')
         said = ', '.join(f'{x:+.1f}' for x in c['diffs']) + f" ({c['verdict']})"
         assert f"{'kNN per seed' if c['metric'] == 'knn_top1' else 'linear'} {said}" in d.source.split('at CIFAR-10 scale')[1], c['metric']
+
+def test_autoencoder_target_default_cites_its_measurement():
+    """The auto-encoder's `norm_pix` default is what the norm-pix page's rule chose (raw pixels replace MAE's normalised
+    target only when ahead at both scales), and its source quotes that page's per-seed reason as the JSON has it: a re-run
+    page that changes a number, a verdict or the choice fails here until the source says the same."""
+    page = results_page('ablations/norm-pix/norm-pix.json')
+    d = ROW['autoencoder'].defaults['norm_pix']
+    assert d.value is page['default'] and 'ablations/norm-pix' in d.source and page['reason'] in d.source
+    assert f'| autoencoder | norm_pix | {d.value} | {d.source} |' in defaults_table()
+    for other in ('mim_pixel', 'novel_view_synthesis', 'sim_pixel'):      # the measurement was the auto-encoder's alone
+        assert ROW[other].defaults['norm_pix'].source == 'MAE (norm_pix_loss)', other

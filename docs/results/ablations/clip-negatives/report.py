@@ -1,11 +1,11 @@
 """Collect docs/results/ablations/clip-negatives/<setting>/seed<k>/runs/clip.json (written by run.sh) into clip-negatives.md
 and clip-negatives.json: kNN and linear probe of the clip row per seed for each `clip_negatives` setting, the paired per-seed
-differences (other_classes - all) with `m3i_ref.results.paired_stats` and the verdict rule of every results page, and the
+differences (other_classes - all) with `m3i_ref.results.spread_comparison` (the verdict rule of every results page and the seed spread), and the
 rule the row default follows, which also reads the CIFAR-10 page (docs/results/ablations/cifar/clip-negatives/clip-negatives.json). Usage: python docs/results/ablations/clip-negatives/report.py [OUT] (OUT: another folder to write the two files to)"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
 from m3i_ref.likelihoods import CLIP_NEGATIVES
-from m3i_ref.results import paired_stats, paired_verdict, VERDICT_RULE, markdown_table
+from m3i_ref.results import spread_comparison, VERDICT_RULE, markdown_table
 
 root = pathlib.Path(__file__).resolve().parent
 dest = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root
@@ -20,11 +20,7 @@ out = dict(question="Which in-batch captions should CLIP's softmax count as nega
            seeds=list(SEEDS), settings=list(CLIP_NEGATIVES),
            commands=['bash docs/results/ablations/clip-negatives/run.sh', 'python docs/results/ablations/clip-negatives/report.py'],
            per_seed={neg: {m: [r[m] for r in rs] for m in METRICS} for neg, rs in runs.items()}, paired={})
-for m in METRICS:
-    st = paired_stats(out['per_seed'][ALT][m], out['per_seed'][BASE][m])
-    spread = max(max(v) - min(v) for v in (out['per_seed'][ALT][m], out['per_seed'][BASE][m]))   # the seed spread of either setting
-    out['paired'][m] = dict(diffs=st['diffs'], mean=st['mean'], min=min(st['diffs']), max=max(st['diffs']), se=st['se'], t=st['t'],
-                            seed_spread=spread, verdict=paired_verdict(out['per_seed'][ALT][m], out['per_seed'][BASE][m]))
+for m in METRICS: out['paired'][m] = spread_comparison(out['per_seed'][ALT][m], out['per_seed'][BASE][m])
 k = out['paired']['knn_top1']
 out['toy_rule_met'] = k['min'] > k['seed_spread']   # other_classes wins on every seed by more than the seed spread
 cifar = json.loads((root.parent / 'cifar' / 'clip-negatives' / 'clip-negatives.json').read_text())   # the same rule at 100,000 CIFAR-10 images

@@ -7,7 +7,7 @@ rule (the toy page's: other_classes wins kNN on every seed by more than the seed
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
 from m3i_ref.likelihoods import CLIP_NEGATIVES
-from m3i_ref.results import paired_stats, paired_verdict, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import spread_comparison, VERDICT_RULE, markdown_table, date_span
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -30,11 +30,7 @@ out = dict(question="Which in-batch captions should CLIP's softmax count as nega
            per_seed={neg: {m: [r[m] for r in rs] for m in METRICS} for neg, rs in runs.items()},
            floors={f: {m: [r[m] for r in rs] for m in METRICS} for f, rs in floors.items()},
            seconds={neg: [r['seconds'] for r in rs] for neg, rs in runs.items()}, paired={})
-for m in METRICS:
-    a, b = out['per_seed'][ALT][m], out['per_seed'][BASE][m]
-    st = paired_stats(a, b)
-    out['paired'][m] = dict(diffs=st['diffs'], mean=st['mean'], min=st['low'], max=st['high'], se=st['se'], t=st['t'],
-                            seed_spread=max(max(v) - min(v) for v in (a, b)), verdict=paired_verdict(a, b))
+for m in METRICS: out['paired'][m] = spread_comparison(out['per_seed'][ALT][m], out['per_seed'][BASE][m])
 k = out['paired']['knn_top1']
 out['rule_met'] = k['min'] > k['seed_spread']                   # the toy page's rule, at this scale
 (dest / 'clip-negatives.json').write_text(json.dumps(out, indent=1) + '\n')
