@@ -67,3 +67,9 @@ def test_a_reference_into_a_list_can_name_its_entry(tmp_path):
     assert claims.render('{p.json#orderings.1.verdict}', tmp_path) == 'holds'                   # an index moved to a > b
     with pytest.raises(KeyError, match="0 entries have claim = 'x > y'"):
         claims.value('p.json#orderings.claim=x > y.verdict', tmp_path)
+    (tmp_path / 'q.json').write_text(json.dumps({'comparisons': [dict(a='x', b='y', metric='knn', mean=1.0), dict(a='x', b='y', metric='linear', mean=2.0),
+                                                                  dict(a='x', b='z', metric='knn', mean=3.0)]}))
+    assert claims.render('{q.json#comparisons.a=x&b=y&metric=linear.mean:.1f}', tmp_path) == '2.0'        # several fields name one entry
+    assert claims.render('{q.json#comparisons.b=z&metric=knn.mean:.1f}', tmp_path) == '3.0'
+    with pytest.raises(KeyError, match="2 entries have a = 'x' and b = 'y'"):
+        claims.value('q.json#comparisons.a=x&b=y.mean', tmp_path)

@@ -17,15 +17,16 @@ HERE = Path(__file__).resolve().parent
 REF = re.compile(r'\{([\w./+-]+\.json#[^{}:]+?)(?: - ([\w./+-]+\.json#[^{}:]+?))?(?::([^{}]*))?\}')
 
 def value(ref, root=HERE):
-    """The value at `file.json#key.path` (keys of dicts; in a list, an index or `field=value`, the one entry whose field
-    has that value, so a reference survives entries added before it; a key may itself hold dots: the longest match wins)."""
+    """The value at `file.json#key.path` (keys of dicts; in a list, an index or `field=value` (several joined by `&`), the
+    one entry whose fields have those values, so a reference survives entries added before it; a key may itself hold
+    dots: the longest match wins)."""
     file, path = ref.split('#')
     v, parts = json.loads((root / file).read_text()), path.split('.')
     while parts:
         if isinstance(v, list) and '=' in parts[0]:
-            field, want = parts[0].split('=', 1)
-            hits = [e for e in v if isinstance(e, dict) and str(e.get(field)) == want]
-            if len(hits) != 1: raise KeyError(f'{ref}: {len(hits)} entries have {field} = {want!r}, not one')
+            want = dict(cond.split('=', 1) for cond in parts[0].split('&'))
+            hits = [e for e in v if isinstance(e, dict) and all(str(e.get(f)) == x for f, x in want.items())]
+            if len(hits) != 1: raise KeyError(f"{ref}: {len(hits)} entries have {' and '.join(f'{f} = {x!r}' for f, x in want.items())}, not one")
             v, parts = hits[0], parts[1:]; continue
         if isinstance(v, list): v, parts = v[int(parts[0])], parts[1:]; continue
         n = next(n for n in range(len(parts), 0, -1) if '.'.join(parts[:n]) in v or n == 1)
