@@ -26,6 +26,7 @@ def test_readme_main_job_line_is_the_toy_benchmarks_m3i_run():
                                           ('docs/results/ablations/cifar/mocov3/report.py', ['mocov3.md', 'mocov3.json']),
                                           ('docs/results/ablations/cifar/simmim/report.py', ['simmim.md', 'simmim.json']),
                                           ('docs/results/ablations/norm-pix/report.py', ['norm-pix.md', 'norm-pix.json']),
+                                          ('docs/results/ablations/cifar/target-layers/report.py', ['target-layers.md', 'target-layers.json']),
                                           ('docs/results/ablations/cifar/clip-negatives/report.py', ['clip-negatives.md', 'clip-negatives.json'])])
 
 def test_generated_readings_match_their_run_files(script, files, tmp_path):
