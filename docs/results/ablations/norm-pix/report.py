@@ -47,7 +47,7 @@ for scale, seeds in SEEDS.items():
                             *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})" for m in METRICS)]
                            for v in [*SETTINGS, *FLOORS]])
     meta[scale] = dict(dates=[r['date'] for rs in runs.values() for r in rs], test_images=runs['raw'][0]['test_images'])
-cmp = lambda scale, a, b, m: next(c for c in comparisons[scale] if (c['a'], c['b'], c['metric']) == (a, b, m))
+cmp = lambda scale, a, b, m='knn_top1': next(c for c in comparisons[scale] if (c['a'], c['b'], c['metric']) == (a, b, m))
 # the masking ordering of the seeds page (MIM pixel over the auto-encoder) against each auto-encoder target, the CIFAR seeds above
 mim = [read(bench(s) / 'mim_pixel.json') for s in SEEDS['cifar']]
 for s, r in zip(SEEDS['cifar'], mim): assert r['config']['seed'] == s and r['images_seen'] == 100_000, s
@@ -69,7 +69,6 @@ rule = ("`norm_pix=False` (the plain auto-encoder's target: its own input) repla
         "images seen")
 default, reason = published_default(False, True, cmp('toy', 'raw', 'normalised', 'knn_top1'), cmp('cifar', 'raw', 'normalised', 'knn_top1'),
                                     cmp('cifar', 'raw', 'normalised', 'linear_top1'), 'raw - normalised target')
-c = lambda scale, a, b, m='knn_top1': cmp(scale, a, b, m)
 diffs = lambda r: ', '.join(f'{d:+.1f}' for d in r['diffs'])
 sec = lambda scale, v: ' / '.join(f'{x:,.0f}' for x in tables[scale][v]['seconds'])
 mk = {r['b'] + '/' + r['metric']: r for r in masking}
@@ -97,17 +96,17 @@ lines += ['## The masking ordering with either target (CIFAR-10)', '',
           "keeps MAE's normalised target, so with a raw-pixel auto-encoder the two rows differ in the target as well as in the mask; "
           'the like-for-like comparison is the first one.', '',
           *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], mrows), '',
-          f"**Reading.** Raw minus normalised target: on the toy data kNN {diffs(c('toy', 'raw', 'normalised'))} "
-          f"({c('toy', 'raw', 'normalised')['verdict']}), linear {diffs(c('toy', 'raw', 'normalised', 'linear_top1'))} "
-          f"({c('toy', 'raw', 'normalised', 'linear_top1')['verdict']}); on CIFAR-10 kNN {diffs(c('cifar', 'raw', 'normalised'))} "
-          f"({c('cifar', 'raw', 'normalised')['verdict']}), linear {diffs(c('cifar', 'raw', 'normalised', 'linear_top1'))} "
-          f"({c('cifar', 'raw', 'normalised', 'linear_top1')['verdict']}). Over the random-init encoder on CIFAR-10 the raw-pixel "
-          f"auto-encoder is {c('cifar', 'raw', 'random_init')['mean']:+.1f} kNN, the normalised one "
-          f"{c('cifar', 'normalised', 'random_init')['mean']:+.1f}; raw pixels alone score {tables['cifar']['raw_pixels']['knn_top1']['mean']:.1f}. "
+          f"**Reading.** Raw minus normalised target: on the toy data kNN {diffs(cmp('toy', 'raw', 'normalised'))} "
+          f"({cmp('toy', 'raw', 'normalised')['verdict']}), linear {diffs(cmp('toy', 'raw', 'normalised', 'linear_top1'))} "
+          f"({cmp('toy', 'raw', 'normalised', 'linear_top1')['verdict']}); on CIFAR-10 kNN {diffs(cmp('cifar', 'raw', 'normalised'))} "
+          f"({cmp('cifar', 'raw', 'normalised')['verdict']}), linear {diffs(cmp('cifar', 'raw', 'normalised', 'linear_top1'))} "
+          f"({cmp('cifar', 'raw', 'normalised', 'linear_top1')['verdict']}). Over the random-init encoder on CIFAR-10 the raw-pixel "
+          f"auto-encoder is {cmp('cifar', 'raw', 'random_init')['mean']:+.1f} kNN, the normalised one "
+          f"{cmp('cifar', 'normalised', 'random_init')['mean']:+.1f}; raw pixels alone score {tables['cifar']['raw_pixels']['knn_top1']['mean']:.1f}. "
           "On the toy data, where raw pixels are far above the untrained encoder, the normalised target leaves the auto-encoder "
-          f"below that encoder ({c('toy', 'normalised', 'random_init')['mean']:+.1f} kNN, {c('toy', 'normalised', 'random_init')['verdict']}) "
-          f"and the raw target only brings it back to it ({c('toy', 'raw', 'random_init')['mean']:+.1f}, "
-          f"{c('toy', 'raw', 'random_init')['verdict']}): keeping each patch's mean colour and contrast removes a harm there rather "
+          f"below that encoder ({cmp('toy', 'normalised', 'random_init')['mean']:+.1f} kNN, {cmp('toy', 'normalised', 'random_init')['verdict']}) "
+          f"and the raw target only brings it back to it ({cmp('toy', 'raw', 'random_init')['mean']:+.1f}, "
+          f"{cmp('toy', 'raw', 'random_init')['verdict']}): keeping each patch's mean colour and contrast removes a harm there rather "
           "than teaching much; at CIFAR-10 scale it does neither, and the linear probe prefers the normalised target. A toy ordering that did not carry over, as SimMIM's over MAE did not (docs/results/ablations/cifar/simmim). "
           f"Masking helps with either target on CIFAR-10: MIM pixel over the normalised auto-encoder "
           f"{mk['normalised/knn_top1']['mean']:+.1f} kNN ({mk['normalised/knn_top1']['verdict']}), over the raw one "
