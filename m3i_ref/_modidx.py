@@ -273,6 +273,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'm3i_ref.likelihoods.lookup': ('mutual_information.html#lookup', 'm3i_ref/likelihoods.py'),
                                      'm3i_ref.likelihoods.mocov3_ctr': ('mutual_information.html#mocov3_ctr', 'm3i_ref/likelihoods.py'),
                                      'm3i_ref.likelihoods.mse_loss': ('mutual_information.html#mse_loss', 'm3i_ref/likelihoods.py'),
+                                     'm3i_ref.likelihoods.nt_xent': ('mutual_information.html#nt_xent', 'm3i_ref/likelihoods.py'),
                                      'm3i_ref.likelihoods.same_class_mask': ( 'mutual_information.html#same_class_mask',
                                                                               'm3i_ref/likelihoods.py'),
                                      'm3i_ref.likelihoods.sharpen': ('mutual_information.html#sharpen', 'm3i_ref/likelihoods.py'),
