@@ -218,6 +218,7 @@ def add_bench_parser(sub):
     s = bs.add_parser('speed', help='training-step throughput of every run and plain-PyTorch equivalents')
     s.add_argument('--preset', default='cifar-cpu'); s.add_argument('--batch-size', type=int, default=64)
     s.add_argument('--steps', type=int, default=5); s.add_argument('--device'); s.add_argument('--bf16', action='store_true')
+    s.add_argument('--repeats', type=int, default=3, help='times each step is timed, ours and plain PyTorch in turn (the median is reported)')
     s.add_argument('--compile', action='store_true'); s.add_argument('--methods'); s.add_argument('--out', default='docs/results/speed')
     s.set_defaults(func=cmd_bench_speed)
     g = bs.add_parser('budgets', help='the results of several `bench quality` folders (one budget each) side by side')
@@ -295,7 +296,7 @@ def cmd_bench_speed(args):
     from m3i_ref.bench import speed_table, speed_report, _write_json
     from m3i_ref.data import atomic_save
     res = speed_table(args.preset, args.batch_size, args.steps, methods=args.methods.split(',') if args.methods else None,
-                      device=args.device, bf16=args.bf16 or None, compile=args.compile)
+                      device=args.device, bf16=args.bf16 or None, compile=args.compile, repeats=args.repeats)
     md = speed_report(res, _command(args))
     tag = f"speed-{args.preset}-{res['device'].split(':')[0]}"
     atomic_save(md + '\n', Path(args.out) / f'{tag}.md'); _write_json(res, Path(args.out) / f'{tag}.json')

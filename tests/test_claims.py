@@ -24,6 +24,7 @@ def test_readme_main_job_line_is_the_toy_benchmarks_m3i_run():
                                           ('docs/results/ablations/toy/byol-barlow/report.py', ['byol-barlow.md', 'byol-barlow.json']),
                                           ('docs/results/ablations/clip-negatives/report.py', ['clip-negatives.md', 'clip-negatives.json']),
                                           ('docs/results/ablations/cifar/mocov3/report.py', ['mocov3.md', 'mocov3.json']),
+                                          ('docs/results/ablations/cifar/mocov3-loss/report.py', ['mocov3-loss.md', 'mocov3-loss.json']),
                                           ('docs/results/ablations/cifar/simmim/report.py', ['simmim.md', 'simmim.json']),
                                           ('docs/results/ablations/norm-pix/report.py', ['norm-pix.md', 'norm-pix.json']),
                                           ('docs/results/ablations/cifar/target-layers/report.py', ['target-layers.md', 'target-layers.json']),

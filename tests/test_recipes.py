@@ -58,9 +58,9 @@ def by_hand(model, slot, tau=TAU, directions=2):
         return 2 * tau * (torch.logsumexp(logits, 1) - torch.diagonal(logits)).mean()   # CE with labels arange(N), times 2 tau
     return ctr(q[0], k[1]) + (ctr(q[1], k[0]) if directions == 2 else 0)
 
-def loss_is_the_formula(shapes, variant, formula):
+def loss_is_the_formula(shapes, variant, formula, **kw):
     "The variant's loss after a step (student and teacher apart) equals `formula` by hand, and not its one-direction form."
-    cfg, model = build(shapes, id_variant=variant)
+    cfg, model = build(shapes, id_variant=variant, **kw)
     model = moved_teacher(model, shapes, cfg)
     slot = batch(cfg, shapes)['a']
     got = model({'a': slot})['loss']
@@ -73,6 +73,40 @@ def test_mocov3_loss_equals_the_formula_by_hand(shapes):
     # the settings it runs with are MoCo v3's, from the registry
     s = VARIANTS['mocov3'].settings
     assert s['tau'].value == TAU and s['symmetric'].value is True and s['symmetric_sum'].value is True and s['ema_base'].value == 0.99
+
+def nt_xent_by_hand(model, slot, tau=TAU, directions=2):
+    """lightly's NT-Xent (SimCLR's loss) in MoCo v3's place, from the model's submodules: the 2N normalised vectors z
+    (queries, then keys); anchor i's positive is its pair (i + N mod 2N), its candidates every z_j with j != i; the mean of
+    -log softmax over the 2N anchors, one loss per direction, the two summed; no 2 tau."""
+    q, k = both_views(model, slot)
+    def ntx(q, k):
+        z = torch.cat([q / q.norm(dim=1, keepdim=True), k / k.norm(dim=1, keepdim=True)])
+        n = len(q)
+        terms = [torch.logsumexp(torch.stack([z[i] @ z[j] / tau for j in range(2 * n) if j != i]), 0) - z[i] @ z[(i + n) % (2 * n)] / tau
+                 for i in range(2 * n)]
+        return sum(terms) / (2 * n)
+    return ntx(q[0], k[1]) + (ntx(q[1], k[0]) if directions == 2 else 0)
+
+def test_nt_xent_form_equals_simclrs_loss_by_hand(shapes):
+    """`contrastive_loss='nt_xent'` (lightly's MoCo v3 loss, to attribute the outside reference's lead) is SimCLR's
+    NT-Xent on the same heads and views, summed over both directions, and not MoCo v3's ctr_loss; only the MoCo v3
+    variant takes it, and an unknown form is refused with the valid ones."""
+    cfg, model = loss_is_the_formula(shapes, 'mocov3', nt_xent_by_hand, contrastive_loss='nt_xent')
+    slot = batch(cfg, shapes)['a']
+    assert abs(model({'a': slot})['loss'].item() - by_hand(model, slot).item()) > 1e-3      # not MoCo v3's own loss
+    assert ROW[ROW_NAME].defaults['contrastive_loss'].value == 'mocov3'                    # MoCo v3 exactly stays the default
+    with pytest.raises(ValueError, match="contrastive_loss='nt_xent' is a form of MoCo v3's loss"):
+        build(shapes, id_variant='moco', contrastive_loss='nt_xent')
+    with pytest.raises(KeyError, match=r"unknown contrastive_loss 'simclr'; choose one of \['mocov3', 'nt_xent'\]"):
+        build(shapes, id_variant='mocov3', contrastive_loss='simclr')
+
+def test_the_contrastive_loss_default_cites_its_measurement():
+    """MoCo v3's own loss stays the MoCo v3 variant's default, and its source quotes what the MoCo v3 loss page measured
+    (`m3i-ref methods --defaults` shows it); the page's default is the same, so a re-run that changed it fails here."""
+    page = results_page('ablations/cifar/mocov3-loss/mocov3-loss.json')
+    d = ROW[ROW_NAME].defaults['contrastive_loss']
+    assert d.value == page['default'] == 'mocov3' and page['reason'] in d.source and 'ablations/cifar/mocov3-loss' in d.source
+    assert f'| {ROW_NAME} | contrastive_loss | {d.value} | {d.source} |' in defaults_table()
 
 def test_mocov3_heads_are_the_official_mlps(shapes):
     cfg, model = build(shapes, id_variant='mocov3')

@@ -84,7 +84,8 @@ DEVIATIONS = [
     "evaluates (the papers use the [CLS] token).",
     "MoCo v3: lightly's NT-Xent is SimCLR's loss: besides the other keys, the other queries of the batch are negatives too, and "
     "the loss is not scaled by 2 tau; widths are the preset's (toy: hidden 256, output 128; MoCo v3: 4096, 256); "
-    "lightly's output BN has affine parameters (MoCo v3's has none).",
+    "lightly's output BN has affine parameters (MoCo v3's has none). The loss alone, swapped into our MoCo v3 "
+    "(`--set contrastive_loss=nt_xent`), is measured at CIFAR-10 scale in docs/results/ablations/cifar/mocov3-loss.",
     "DINO: two global crops and no local crops by default (`local_crops=0`; our ViT's positions are fixed to its grid, so "
     "local crops, when asked for, are rendered at full size from scales below crop_min, each costing a full pass); heads sized "
     "to the preset (toy: hidden 256, bottleneck 128, 256 prototypes = our row's; DINO: 2048, 256, 65536); the student "
