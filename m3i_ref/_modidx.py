@@ -403,6 +403,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'm3i_ref.results.paired_stats': ('results.html#paired_stats', 'm3i_ref/results.py'),
                                  'm3i_ref.results.paired_verdict': ('results.html#paired_verdict', 'm3i_ref/results.py'),
                                  'm3i_ref.results.published_default': ('results.html#published_default', 'm3i_ref/results.py'),
+                                 'm3i_ref.results.seeds_cell': ('results.html#seeds_cell', 'm3i_ref/results.py'),
                                  'm3i_ref.results.spearman': ('results.html#spearman', 'm3i_ref/results.py'),
                                  'm3i_ref.results.spread_comparison': ('results.html#spread_comparison', 'm3i_ref/results.py'),
                                  'm3i_ref.results.t_critical': ('results.html#t_critical', 'm3i_ref/results.py'),

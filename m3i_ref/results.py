@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['T975', 'ONE_SEED_MARGIN', 'VERDICT_RULE', 'FLOORS', 'FLOOR_NAMES', 'FLOOR_METRICS', 'FLOORS_VERSION', 't_critical',
            'paired_stats', 'verdict_of', 'paired_verdict', 'paired_comparisons', 'published_default',
-           'spread_comparison', 'average_ranks', 'spearman', 'initial_encoder', 'floors', 'date_span', 'machine_span',
-           'markdown_table', 'floor_view']
+           'spread_comparison', 'seeds_cell', 'average_ranks', 'spearman', 'initial_encoder', 'floors', 'date_span',
+           'machine_span', 'markdown_table', 'floor_view']
 
 # %% ../nbs/11b_results.ipynb #bd4b9bfa
 import math
@@ -91,6 +91,10 @@ def spread_comparison(a, b):
     st = paired_stats(a, b)
     return dict(diffs=st['diffs'], mean=st['mean'], min=st['low'], max=st['high'], se=st['se'], t=st['t'],
                 seed_spread=max(max(v) - min(v) for v in (a, b)), verdict=paired_verdict(a, b))
+
+def seeds_cell(record):
+    "A seeds page's table cell for one run and metric, `{seeds: [...], mean}`: each seed's score, then the mean ('41.2 / 41.5 / 40.6 (mean 41.1)')."
+    return f"{' / '.join(f'{x:.1f}' for x in record['seeds'])} (mean {record['mean']:.1f})"
 
 # %% ../nbs/11b_results.ipynb #8f34c7fd
 def average_ranks(values):

@@ -7,7 +7,7 @@ Writes norm-pix.md and norm-pix.json beside this file (or into the folder given 
 Usage: python docs/results/ablations/norm-pix/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[1]                                       # docs/results
@@ -44,7 +44,7 @@ for scale, seeds in SEEDS.items():
     comparisons[scale], crows = paired_comparisons(table, pairs, METRICS, lambda a, b: f"{a} vs {b.replace('_', ' ')}")
     tables[scale] = table
     rows[scale] = (crows, [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'),
-                            *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})" for m in METRICS)]
+                            *(seeds_cell(table[v][m]) for m in METRICS)]
                            for v in [*SETTINGS, *FLOORS]])
     meta[scale] = dict(dates=[r['date'] for rs in runs.values() for r in rs], test_images=runs['raw'][0]['test_images'])
 cmp = lambda scale, a, b, m='knn_top1': next(c for c in comparisons[scale] if (c['a'], c['b'], c['metric']) == (a, b, m))

@@ -8,7 +8,7 @@ Writes mocov3-loss.md and mocov3-loss.json beside this file (or into the folder 
 Usage: python docs/results/ablations/cifar/mocov3-loss/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -54,8 +54,7 @@ reason = (f"NT-Xent - ctr_loss at CIFAR-10 100k, kNN per seed {per_seed(loss)} (
           f"linear {per_seed(cmp('nt_xent', 'mocov3', 'linear_top1'))} ({cmp('nt_xent', 'mocov3', 'linear_top1')['verdict']}); "
           f"at seed 0 the loss accounts for {gap['explained']:+.1f} of lightly's {gap['lead']:+.1f} kNN lead")
 default = 'mocov3'              # MoCo v3's own loss: the variant is MoCo v3 exactly, whatever this page measures (below)
-rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})"
-         for m in METRICS)] for v in [*FORMS, *FLOORS]]
+rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(seeds_cell(table[v][m]) for m in METRICS)] for v in [*FORMS, *FLOORS]]
 rows.insert(2, [TITLES['lightly'], *(f'{lightly[m]:.1f} / - / -' for m in METRICS)])
 when = date_span(r['date'] for r in runs['nt_xent'])
 secs = lambda v: ' / '.join(f'{x:,.0f}' for x in table[v]['seconds'])

@@ -8,7 +8,7 @@ Writes mocov3.md and mocov3.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/mocov3/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -44,8 +44,7 @@ rule = ("'mocov3' (MoCo v3's published recipe) replaces 'moco' (ours) as the row
         "recipe, must also win on every seed by more than the seed spread: the CLIP page's rule.) Both at equal images seen, the "
         "budget unit of every page (MoCo v3 runs the student and the momentum encoder on both views: about twice MoCo's compute per step)")
 default, reason = published_default('mocov3', 'moco', toy, cifar, cmp('mocov3', 'moco', 'linear_top1'), 'MoCo v3 - MoCo')
-rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})"
-         for m in METRICS)] for v in [*VARIANTS, *FLOORS]]
+rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(seeds_cell(table[v][m]) for m in METRICS)] for v in [*VARIANTS, *FLOORS]]
 alone = {v: table[v]['seconds'][1:] for v in VARIANTS}          # seeds 1 and 2 ran alone on the machine (seed 0: other pages' runs)
 when = date_span(r['date'] for rs in runs.values() for r in rs)
 lines = ['# MoCo v3 against MoCo (instance discrimination, CIFAR-10, 100,000 images, 3 seeds)', '',

@@ -8,7 +8,7 @@ Writes simmim.md and simmim.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/simmim/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -45,8 +45,7 @@ rule = ("'simmim' (SimMIM's published recipe) replaces 'mae' (MAE's, the row's o
         "(docs/results/ablations/cifar/mocov3). At equal images seen, the budget unit of every page")
 lin = cmp('simmim', 'mae', 'linear_top1')
 default, reason = published_default('simmim', 'mae', toy, cifar, lin, 'SimMIM - MAE')
-rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})"
-         for m in METRICS)] for v in [*VARIANTS, *FLOORS]]
+rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(seeds_cell(table[v][m]) for m in METRICS)] for v in [*VARIANTS, *FLOORS]]
 when = date_span(r['date'] for rs in runs.values() for r in rs)
 sec = lambda v: ' / '.join(f'{x:,.0f}' for x in table[v]['seconds'])
 lines = ['# SimMIM against MAE (MIM pixel, CIFAR-10, 100,000 images, 3 seeds)', '',

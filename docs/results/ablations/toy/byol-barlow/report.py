@@ -6,7 +6,7 @@ writes byol-barlow.md and byol-barlow.json beside this file (or into the folder 
 Usage: python docs/results/ablations/toy/byol-barlow/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
@@ -28,8 +28,7 @@ table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) fo
 PAIRS = [('byol', 'moco'), ('barlow', 'moco'), ('byol', 'mocov3'), ('barlow', 'mocov3'), ('byol', 'barlow'),
          ('byol', 'random_init'), ('barlow', 'random_init')]
 comparisons, crows = paired_comparisons(table, PAIRS, METRICS, lambda a, b: f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))}")
-rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(f"{' / '.join(f'{x:.1f}' for x in table[v][m]['seeds'])} (mean {table[v][m]['mean']:.1f})"
-         for m in METRICS)] for v in [*FOLDERS, *FLOORS]]
+rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(seeds_cell(table[v][m]) for m in METRICS)] for v in [*FOLDERS, *FLOORS]]
 when = date_span(r['date'] for rs in runs.values() for r in rs)
 lines = ["# BYOL and Barlow Twins beside MoCo and MoCo v3 (instance discrimination, toy data, 3 seeds)", '',
          'Commands: `bash docs/results/ablations/toy/byol-barlow/run.sh` (6 runs: `m3i-ref bench quality --preset toy --runs '
