@@ -23,7 +23,7 @@ from .methods import (METHODS, Pretrainer, make_slots, ROW, M3I_POSTER_TOP1, M3I
                              SUPERVISED_BASELINE, MASKING_PAIRS, FEATURE_PAIRS, M3I_ORDERINGS, m3i_recipe)
 from .train import make_config, train, load_data, model_config
 from .config import run_settings
-from .results import spearman, verdict_of, paired_stats, VERDICT_RULE, FLOORS, FLOOR_NAMES, floors, date_span, machine_span, markdown_table
+from .results import spearman, verdict_of, paired_stats, VERDICT_RULE, FLOORS, FLOOR_NAMES, floors, date_span, machine_span, markdown_table, diffs_text
 from .evaluate import extract_features, knn_accuracy, linear_probe, transfer_scores, balanced_subset, label_key
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices, abs_pos_embed
@@ -428,7 +428,7 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
                                       diffs=diffs[c['text']]) for c in SSP_PAIRS + M3I_PAIRS if c['text'] in diffs]
         if vs:
             lines += ['', *markdown_table([f'ordering ({SEED_METRICS[metric]})', 'mean vs mean', 'per-seed differences', 'over all seeds'],
-                                          [[v['claim'], f"{v['a']:.1f} vs {v['b']:.1f}", ', '.join(f'{d:+.1f}' for d in v['diffs']), v['verdict']] for v in vs])]
+                                          [[v['claim'], f"{v['a']:.1f} vs {v['b']:.1f}", diffs_text(v), v['verdict']] for v in vs])]
     if partial: lines += ['', f'In only some of the folders, so left out above: {", ".join(partial)}.']
     if not all(f in names for f in FLOORS):
         lines += ['', f'Floors missing from some folder ({", ".join(f for f in FLOORS if f not in names)}): these scores stand without '

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['T975', 'ONE_SEED_MARGIN', 'VERDICT_RULE', 'FLOORS', 'FLOOR_NAMES', 'FLOOR_METRICS', 'FLOORS_VERSION', 't_critical',
-           'paired_stats', 'verdict_of', 'paired_verdict', 'paired_comparisons', 'published_default',
-           'spread_comparison', 'seeds_cell', 'average_ranks', 'spearman', 'initial_encoder', 'floors', 'date_span',
-           'machine_span', 'markdown_table', 'floor_view']
+           'paired_stats', 'verdict_of', 'paired_verdict', 'diffs_text', 'paired_comparisons', 'published_default',
+           'spread_comparison', 'seed_record', 'seeds_cell', 'average_ranks', 'spearman', 'initial_encoder', 'floors',
+           'date_span', 'machine_span', 'markdown_table', 'floor_view']
 
 # %% ../nbs/11b_results.ipynb #bd4b9bfa
 import math
@@ -53,6 +53,10 @@ def paired_verdict(a, b):
     return verdict_of(paired_stats(a, b)['diffs'])
 
 # %% ../nbs/11b_results.ipynb #31145494
+def diffs_text(record):
+    "A paired record's per-seed differences as a page writes them: '+2.1, +3.4, +3.0'."
+    return ', '.join(f'{d:+.1f}' for d in record['diffs'])
+
 def paired_comparisons(table, pairs, metrics, name=None):
     """Each ordering `a > b` of `pairs` ((a, b) or (a, b, what)) on each metric of `metrics` ({key: label}), read from
     `table[run][metric]['seeds']` (the same seeds, in the same order, for every run): the records (a, b[, what], metric,
@@ -68,7 +72,7 @@ def paired_comparisons(table, pairs, metrics, name=None):
             v = verdict_of(st['diffs'])
             records.append(dict(a=a, b=b, **({'what': what[0]} if what else {}), metric=m, diffs=st['diffs'], mean=st['mean'],
                                 t=st['t'], verdict=v))
-            rows.append([f"{what[0] if what else name(a, b)} ({label})", ', '.join(f'{d:+.1f}' for d in st['diffs']),
+            rows.append([f"{what[0] if what else name(a, b)} ({label})", diffs_text(st),
                          f"{st['mean']:+.1f}", v])
     return records, rows
 
@@ -77,10 +81,9 @@ def published_default(published, ours, toy, large, linear, label, where='CIFAR-1
     """`(default, reason)` by the rule for a published recipe: `published` replaces `ours` when its kNN ordering over ours holds
     at both scales. `toy`, `large`: the kNN records (`paired_comparisons`) of `published` over `ours` on the toy data and at
     `where`; `linear`: the linear-probe record at `where`, reported beside. `label` names the difference ('MoCo v3 - MoCo')."""
-    per_seed = lambda r: ', '.join(f'{d:+.1f}' for d in r['diffs'])
     default = published if toy['verdict'] == 'holds' and large['verdict'] == 'holds' else ours
-    reason = (f"{label}, kNN per seed: toy {per_seed(toy)} ({toy['verdict']}); {where} {per_seed(large)} (mean {large['mean']:+.1f}, "
-              f"{large['verdict']}); linear at {where} {per_seed(linear)} ({linear['verdict']})")
+    reason = (f"{label}, kNN per seed: toy {diffs_text(toy)} ({toy['verdict']}); {where} {diffs_text(large)} (mean {large['mean']:+.1f}, "
+              f"{large['verdict']}); linear at {where} {diffs_text(linear)} ({linear['verdict']})")
     return default, reason
 
 # %% ../nbs/11b_results.ipynb #54fa6062
@@ -91,6 +94,10 @@ def spread_comparison(a, b):
     st = paired_stats(a, b)
     return dict(diffs=st['diffs'], mean=st['mean'], min=st['low'], max=st['high'], se=st['se'], t=st['t'],
                 seed_spread=max(max(v) - min(v) for v in (a, b)), verdict=paired_verdict(a, b))
+
+def seed_record(runs, metrics):
+    "One run's scores over seeds, `{metric: {seeds: [...], mean}}`, from its per-seed result files `runs` (the seeds in order): the table entry `paired_comparisons` and `seeds_cell` read."
+    return {m: dict(seeds=[r[m] for r in runs], mean=sum(r[m] for r in runs) / len(runs)) for m in metrics}
 
 def seeds_cell(record):
     "A seeds page's table cell for one run and metric, `{seeds: [...], mean}`: each seed's score, then the mean ('41.2 / 41.5 / 40.6 (mean 41.1)')."

@@ -5,7 +5,7 @@ rule the row default follows, which also reads the CIFAR-10 page (docs/results/a
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
 from m3i_ref.likelihoods import CLIP_NEGATIVES
-from m3i_ref.results import spread_comparison, VERDICT_RULE, markdown_table
+from m3i_ref.results import spread_comparison, VERDICT_RULE, markdown_table, diffs_text
 
 root = pathlib.Path(__file__).resolve().parent
 dest = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root
@@ -32,8 +32,8 @@ out['rule'] = (f"keep '{BASE}' (CLIP's published loss) unless '{ALT}' (ours) win
                f"(docs/results/ablations/cifar/clip-negatives, 100,000 images, 3 seeds); a published recipe replacing ours needs only "
                f"the paired rule at both scales (docs/results/ablations/cifar/mocov3). The default is the clip row's wherever it runs: "
                f"alone, in M3I with semantic=text or both, in the BEiT-3 pipeline")
-out['reason'] = (f"{ALT} - {BASE} kNN per seed: toy {', '.join(f'{d:+.1f}' for d in k['diffs'])} (mean {k['mean']:+.1f}, "
-                 f"seed spread {k['seed_spread']:.1f}, {k['verdict']}); CIFAR-10 {', '.join(f'{d:+.1f}' for d in ck['diffs'])} "
+out['reason'] = (f"{ALT} - {BASE} kNN per seed: toy {diffs_text(k)} (mean {k['mean']:+.1f}, "
+                 f"seed spread {k['seed_spread']:.1f}, {k['verdict']}); CIFAR-10 {diffs_text(ck)} "
                  f"(mean {ck['mean']:+.1f}, seed spread {ck['seed_spread']:.1f}, {ck['verdict']})")
 (dest / 'clip-negatives.json').write_text(json.dumps(out, indent=1) + '\n')
 
@@ -52,7 +52,7 @@ lines = ["# CLIP's false negatives: `clip_negatives` at the toy preset, three se
          "(`info_nce(..., negatives='other_classes')`, `nbs/00_mutual_information`). Differences are paired by seed "
          "(same seed: same initialisation, same batches, same augmentations).", '',
          *markdown_table(header, rows), '',
-         *[f"- {METRICS[m]}: {ALT} - {BASE} per seed {', '.join(f'{d:+.1f}' for d in p['diffs'])}; mean {p['mean']:+.1f}, "
+         *[f"- {METRICS[m]}: {ALT} - {BASE} per seed {diffs_text(p)}; mean {p['mean']:+.1f}, "
            f"standard error {p['se']:.1f}; seed spread {p['seed_spread']:.1f}; ordering {ALT} > {BASE}: {p['verdict']}."
            for m, p in out['paired'].items()], '',
          f"**Default.** Rule: {out['rule']}. Measured: {out['reason']}. Default: `{out['default']}` "

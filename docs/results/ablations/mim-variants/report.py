@@ -6,7 +6,7 @@ Usage: python docs/results/ablations/mim-variants/report.py [OUT_FOLDER]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
 from m3i_ref.methods import VARIANTS
-from m3i_ref.results import paired_stats, verdict_of, date_span, machine_span, markdown_table, VERDICT_RULE
+from m3i_ref.results import paired_stats, verdict_of, date_span, machine_span, markdown_table, VERDICT_RULE, diffs_text
 
 HERE = pathlib.Path(__file__).resolve().parent
 OWN = HERE.parents[1] / 'shapes' / '64k'          # the toy benchmark: the rows at their defaults, seeds 0, 1, 2
@@ -75,14 +75,14 @@ def report(here=HERE, out=None):
         for metric, title in METRICS.items():
             st = paired_stats([runs[row, a, s][metric] for s in SEEDS], [runs[row, b, s][metric] for s in SEEDS])
             v = verdict_of(st['diffs'])
-            table.append([f'{a} > {b} ({row})', title, ', '.join(f'{d:+.1f}' for d in st['diffs']), f"{st['mean']:+.1f}",
+            table.append([f'{a} > {b} ({row})', title, diffs_text(st), f"{st['mean']:+.1f}",
                           '-' if st['t'] is None else f"{st['t']:.2f}", v])
             js['pairs'][f'{row}/{a}-{b}/{metric}'] = dict(diffs=st['diffs'], mean=st['mean'], t=st['t'], verdict=v)
     lines += markdown_table(['ordering', 'metric', 'per-seed differences (seeds 0, 1, 2)', 'mean', 't', 'over all seeds'], table) + ['']
     p = js['pairs']
     def say(row, a, b, m):
         x = p[f'{row}/{a}-{b}/{m}']
-        return f"{x['mean']:+.1f} ({', '.join(f'{d:+.1f}' for d in x['diffs'])}; {x['verdict']})"
+        return f"{x['mean']:+.1f} ({diffs_text(x)}; {x['verdict']})"
     lines += ['## Reading', '',
               f"**SimMIM against MAE on MIM pixel**: kNN {say('mim_pixel', 'simmim', 'mae', 'knn_top1')}, linear "
               f"{say('mim_pixel', 'simmim', 'mae', 'linear_top1')}. **data2vec against SiameseIM on MIM feature**: kNN "

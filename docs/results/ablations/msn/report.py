@@ -4,7 +4,7 @@ Reads docs/results/ablations/msn/<folder>/seed<s>/runs/sim_global.json (written 
 beside this script (or into OUT_DIR). Usage: python docs/results/ablations/msn/report.py [OUT_DIR]"""
 import json, sys
 from pathlib import Path
-from m3i_ref.results import paired_stats, verdict_of, markdown_table, VERDICT_RULE
+from m3i_ref.results import paired_stats, verdict_of, markdown_table, VERDICT_RULE, diffs_text
 
 HERE = Path(__file__).resolve().parent
 ROW, SEEDS, METRICS = 'sim_global', (0, 1, 2), {'knn_top1': 'kNN', 'linear_top1': 'linear'}
@@ -51,7 +51,7 @@ for m, name in METRICS.items():
     lines += [f'## {name} top-1', ''] + markdown_table(['seed', 'random init', *FOLDERS, *(f'{a} - {b}' for a, b in PAIRS)], rows) + ['']
     for a, b in PAIRS:
         p = result['paired'][f'{a} - {b}'][m]
-        lines.append(f"- {a} > {b} on {name}: per-seed differences {', '.join(f'{d:+.1f}' for d in p['diffs'])} (t = {p['t']:.2f}): **{p['verdict']}**.")
+        lines.append(f"- {a} > {b} on {name}: per-seed differences {diffs_text(p)} (t = {p['t']:.2f}): **{p['verdict']}**.")
     lines.append('')
 k, l = result['paired']['msn - moco']['knn_top1'], result['paired']['msn - moco']['linear_top1']
 lines += ['## Reading', '',

@@ -7,7 +7,7 @@ Writes norm-pix.md and norm-pix.json beside this file (or into the folder given 
 Usage: python docs/results/ablations/norm-pix/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[1]                                       # docs/results
@@ -27,7 +27,6 @@ def folder(scale, setting, s):
     if scale == 'cifar' and setting != 'raw': return bench(s)
     return here / scale / ('normalised' if setting in FLOORS else setting) / f'seed{s}' / 'runs'
 read = lambda p: json.loads(p.read_text())
-mean = lambda xs: sum(xs) / len(xs)
 tables, comparisons, rows, meta = {}, {}, {}, {}
 for scale, seeds in SEEDS.items():
     runs = {v: [read(folder(scale, v, s) / 'autoencoder.json') for s in seeds] for v in SETTINGS}
@@ -38,7 +37,7 @@ for scale, seeds in SEEDS.items():
             assert (r['config'].get('norm_pix') is None and SETTINGS[v]) or r['config'].get('norm_pix') == SETTINGS[v], (scale, v, s)
             assert (r['preset'], r['dataset'], r['images_seen']) == tuple(SCALE[scale].values()), (scale, v, s)
             assert r['test_images'] == floors['random_init'][seeds.index(s)]['test_images'], (scale, v, s)
-    table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for v, rs in {**runs, **floors}.items()}
+    table = {v: seed_record(rs, METRICS) for v, rs in {**runs, **floors}.items()}
     for v in SETTINGS: table[v]['seconds'] = [r['seconds'] for r in runs[v]]
     pairs = [('raw', 'normalised'), ('raw', 'random_init'), ('normalised', 'random_init'), ('raw', 'raw_pixels')]
     comparisons[scale], crows = paired_comparisons(table, pairs, METRICS, lambda a, b: f"{a} vs {b.replace('_', ' ')}")
@@ -51,7 +50,7 @@ cmp = lambda scale, a, b, m='knn_top1': next(c for c in comparisons[scale] if (c
 # the masking ordering of the seeds page (MIM pixel over the auto-encoder) against each auto-encoder target, the CIFAR seeds above
 mim = [read(bench(s) / 'mim_pixel.json') for s in SEEDS['cifar']]
 for s, r in zip(SEEDS['cifar'], mim): assert r['config']['seed'] == s and r['images_seen'] == 100_000, s
-tables['cifar']['mim_pixel'] = {m: dict(seeds=[r[m] for r in mim], mean=mean([r[m] for r in mim])) for m in METRICS}
+tables['cifar']['mim_pixel'] = seed_record(mim, METRICS)
 masking, mrows = paired_comparisons(tables['cifar'], [('mim_pixel', 'normalised'), ('mim_pixel', 'raw')], METRICS,
                                     lambda a, b: f'MIM pixel (per-patch-normalised target) vs auto-encoder, {b} target')
 # the reading's words, checked against the numbers they describe
@@ -69,7 +68,6 @@ rule = ("`norm_pix=False` (the plain auto-encoder's target: its own input) repla
         "images seen")
 default, reason = published_default(False, True, cmp('toy', 'raw', 'normalised', 'knn_top1'), cmp('cifar', 'raw', 'normalised', 'knn_top1'),
                                     cmp('cifar', 'raw', 'normalised', 'linear_top1'), 'raw - normalised target')
-diffs = lambda r: ', '.join(f'{d:+.1f}' for d in r['diffs'])
 sec = lambda scale, v: ' / '.join(f'{x:,.0f}' for x in tables[scale][v]['seconds'])
 mk = {r['b'] + '/' + r['metric']: r for r in masking}
 lines = ["# The auto-encoder's target: raw or per-patch-normalised pixels (toy, 5 seeds; CIFAR-10 at 100,000 images, seed 0)", '',
@@ -96,10 +94,10 @@ lines += ['## The masking ordering with either target (CIFAR-10)', '',
           "keeps MAE's normalised target, so with a raw-pixel auto-encoder the two rows differ in the target as well as in the mask; "
           'the like-for-like comparison is the first one.', '',
           *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], mrows), '',
-          f"**Reading.** Raw minus normalised target: on the toy data kNN {diffs(cmp('toy', 'raw', 'normalised'))} "
-          f"({cmp('toy', 'raw', 'normalised')['verdict']}), linear {diffs(cmp('toy', 'raw', 'normalised', 'linear_top1'))} "
-          f"({cmp('toy', 'raw', 'normalised', 'linear_top1')['verdict']}); on CIFAR-10 kNN {diffs(cmp('cifar', 'raw', 'normalised'))} "
-          f"({cmp('cifar', 'raw', 'normalised')['verdict']}), linear {diffs(cmp('cifar', 'raw', 'normalised', 'linear_top1'))} "
+          f"**Reading.** Raw minus normalised target: on the toy data kNN {diffs_text(cmp('toy', 'raw', 'normalised'))} "
+          f"({cmp('toy', 'raw', 'normalised')['verdict']}), linear {diffs_text(cmp('toy', 'raw', 'normalised', 'linear_top1'))} "
+          f"({cmp('toy', 'raw', 'normalised', 'linear_top1')['verdict']}); on CIFAR-10 kNN {diffs_text(cmp('cifar', 'raw', 'normalised'))} "
+          f"({cmp('cifar', 'raw', 'normalised')['verdict']}), linear {diffs_text(cmp('cifar', 'raw', 'normalised', 'linear_top1'))} "
           f"({cmp('cifar', 'raw', 'normalised', 'linear_top1')['verdict']}). Over the random-init encoder on CIFAR-10 the raw-pixel "
           f"auto-encoder is {cmp('cifar', 'raw', 'random_init')['mean']:+.1f} kNN, the normalised one "
           f"{cmp('cifar', 'normalised', 'random_init')['mean']:+.1f}; raw pixels alone score {tables['cifar']['raw_pixels']['knn_top1']['mean']:.1f}. "

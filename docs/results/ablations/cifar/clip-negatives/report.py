@@ -7,7 +7,7 @@ rule (the toy page's: other_classes wins kNN on every seed by more than the seed
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
 from m3i_ref.likelihoods import CLIP_NEGATIVES
-from m3i_ref.results import spread_comparison, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import spread_comparison, VERDICT_RULE, markdown_table, date_span, diffs_text
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -56,7 +56,7 @@ lines = ["# CLIP's false negatives at CIFAR-10 scale: `clip_negatives` at 100,00
          '| floor | kNN per seed | linear per seed |', '|---|---|---|',
          *[f"| {f.replace('_', ' ')} | {' / '.join(f'{x:.1f}' for x in out['floors'][f]['knn_top1'])} | "
            f"{' / '.join(f'{x:.1f}' for x in out['floors'][f]['linear_top1'])} |" for f in FLOORS], '',
-         *[f"- {METRICS[m]}: {ALT} - {BASE} per seed {', '.join(f'{d:+.1f}' for d in p['diffs'])}; mean {p['mean']:+.1f}, "
+         *[f"- {METRICS[m]}: {ALT} - {BASE} per seed {diffs_text(p)}; mean {p['mean']:+.1f}, "
            f"standard error {p['se']:.1f}; seed spread {p['seed_spread']:.1f}; ordering {ALT} > {BASE}: {p['verdict']}."
            for m, p in out['paired'].items()], '',
          f"**The default's rule at this scale** (`{ALT}` wins kNN on every seed by more than the seed spread): "

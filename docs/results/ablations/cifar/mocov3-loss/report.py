@@ -8,7 +8,7 @@ Writes mocov3-loss.md and mocov3-loss.json beside this file (or into the folder 
 Usage: python docs/results/ablations/cifar/mocov3-loss/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -25,7 +25,6 @@ FOLDER[('mocov3', 0)] = outside / 'ours' / 'mocov3' / 'seed0'
 FLOORS = ('random_init', 'raw_pixels', 'chance')
 METRICS = {'knn_top1': 'kNN', 'linear_top1': 'linear'}
 read = lambda p: json.loads(p.read_text())
-mean = lambda xs: sum(xs) / len(xs)
 runs = {v: [read(FOLDER[v, s] / 'runs' / 'instance_discrimination.json') for s in SEEDS] for v in FORMS}
 floors = {f: [read(results / 'cifar10' / '100k' / f'seed{s}' / 'runs' / f'{f}.json') for s in SEEDS] for f in FLOORS}
 lightly = read(outside / 'outside' / 'mocov3' / 'seed0.json')
@@ -36,22 +35,20 @@ for v, rs in runs.items():                      # each run is what its folder sa
         assert (r['preset'], r['dataset'], r['images_seen']) == ('cifar-cpu', 'cifar10', 100_000), (v, s)
         assert r['test_images'] == floors['random_init'][s]['test_images'] == lightly['test_images'], (v, s)
 assert (lightly['preset'], lightly['dataset'], lightly['method']) == ('cifar-cpu', 'cifar10', 'mocov3')
-table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for v, rs in {**runs, **floors}.items()}
+table = {v: seed_record(rs, METRICS) for v, rs in {**runs, **floors}.items()}
 for v in FORMS: table[v]['seconds'] = [r['seconds'] for r in runs[v]]
 PAIRS = [('nt_xent', 'mocov3'), ('nt_xent', 'random_init'), ('mocov3', 'random_init'), ('nt_xent', 'raw_pixels')]
 name = lambda a, b: f"{SHORT.get(a, a.replace('_', ' '))} vs {SHORT.get(b, b.replace('_', ' '))}"
 comparisons, crows = paired_comparisons(table, PAIRS, METRICS, name)
-cmp = lambda a, b, m='knn_top1': next(c for c in comparisons if (c['a'], c['b'], c['metric']) == (a, b, m))
-seed0 = {v: {m: dict(seeds=[table[v][m]['seeds'][0]], mean=table[v][m]['seeds'][0]) for m in METRICS} for v in FORMS}
-seed0['lightly'] = {m: dict(seeds=[lightly[m]], mean=lightly[m]) for m in METRICS}
+find = lambda records, a, b, m='knn_top1': next(c for c in records if (c['a'], c['b'], c['metric']) == (a, b, m))
+cmp = lambda a, b, m='knn_top1': find(comparisons, a, b, m)
+seed0 = {**{v: seed_record(runs[v][:1], METRICS) for v in FORMS}, 'lightly': seed_record([lightly], METRICS)}
 outside_cmp, orows = paired_comparisons(seed0, [('lightly', 'mocov3'), ('lightly', 'nt_xent')], METRICS, name)
-lead = next(c for c in outside_cmp if (c['a'], c['b'], c['metric']) == ('lightly', 'mocov3', 'knn_top1'))['mean']
-left = next(c for c in outside_cmp if (c['a'], c['b'], c['metric']) == ('lightly', 'nt_xent', 'knn_top1'))['mean']
+lead, left = (find(outside_cmp, 'lightly', v)['mean'] for v in ('mocov3', 'nt_xent'))   # lightly's over ctr_loss, over NT-Xent
 gap = dict(lead=lead, left=left, explained=lead - left)        # seed 0, kNN: lightly's lead over our ctr_loss, and what NT-Xent leaves
 loss = cmp('nt_xent', 'mocov3')
-per_seed = lambda r: ', '.join(f'{d:+.1f}' for d in r['diffs'])
-reason = (f"NT-Xent - ctr_loss at CIFAR-10 100k, kNN per seed {per_seed(loss)} (mean {loss['mean']:+.1f}, {loss['verdict']}), "
-          f"linear {per_seed(cmp('nt_xent', 'mocov3', 'linear_top1'))} ({cmp('nt_xent', 'mocov3', 'linear_top1')['verdict']}); "
+reason = (f"NT-Xent - ctr_loss at CIFAR-10 100k, kNN per seed {diffs_text(loss)} (mean {loss['mean']:+.1f}, {loss['verdict']}), "
+          f"linear {diffs_text(cmp('nt_xent', 'mocov3', 'linear_top1'))} ({cmp('nt_xent', 'mocov3', 'linear_top1')['verdict']}); "
           f"at seed 0 the loss accounts for {gap['explained']:+.1f} of lightly's {gap['lead']:+.1f} kNN lead")
 default = 'mocov3'              # MoCo v3's own loss: the variant is MoCo v3 exactly, whatever this page measures (below)
 rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(seeds_cell(table[v][m]) for m in METRICS)] for v in [*FORMS, *FLOORS]]

@@ -8,7 +8,7 @@ Writes mocov3.md and mocov3.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/mocov3/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, seed_record
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -29,8 +29,7 @@ for v, rs in runs.items():                      # each run is what its folder sa
         assert r['config']['seed'] == s and (r['config']['id_variant'] or 'moco') == v, (v, s)
         assert (r['preset'], r['dataset'], r['images_seen']) == ('cifar-cpu', 'cifar10', 100_000), (v, s)
         assert r['test_images'] == floors['random_init'][s]['test_images'], (v, s)
-mean = lambda xs: sum(xs) / len(xs)
-table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for v, rs in {**runs, **floors}.items()}
+table = {v: seed_record(rs, METRICS) for v, rs in {**runs, **floors}.items()}
 for v in VARIANTS: table[v]['seconds'] = [r['seconds'] for r in runs[v]]
 PAIRS = [('mocov3', 'moco'), ('mocov3', 'random_init'), ('moco', 'random_init'), ('mocov3', 'raw_pixels')]
 comparisons, crows = paired_comparisons(table, PAIRS, METRICS, lambda a, b: f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))}")

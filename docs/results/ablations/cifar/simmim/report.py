@@ -8,7 +8,7 @@ Writes simmim.md and simmim.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/simmim/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -30,8 +30,7 @@ for v, rs in runs.items():                      # each run is what its file says
         assert (r['config'].get('mim_variant') or 'mae') == v, (v, s, r['config'].get('mim_variant'))
         assert (r['preset'], r['dataset'], r['images_seen']) == ('cifar-cpu', 'cifar10', 100_000), (v, s)
         assert r['test_images'] == floors['random_init'][s]['test_images'], (v, s)
-mean = lambda xs: sum(xs) / len(xs)
-table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for v, rs in {**runs, **floors}.items()}
+table = {v: seed_record(rs, METRICS) for v, rs in {**runs, **floors}.items()}
 for v in VARIANTS: table[v]['seconds'] = [r['seconds'] for r in runs[v]]
 PAIRS = [('simmim', 'mae'), ('simmim', 'random_init'), ('mae', 'random_init'), ('simmim', 'raw_pixels'), ('mae', 'raw_pixels')]
 comparisons, crows = paired_comparisons(table, PAIRS, METRICS, lambda a, b: f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))}")
@@ -64,8 +63,8 @@ lines = ['# SimMIM against MAE (MIM pixel, CIFAR-10, 100,000 images, 3 seeds)', 
          *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '',
          f"Seconds per run (training, feature extraction and both probes, 2 threads on 2 cores): SimMIM {sec('simmim')} (each alone "
          f"on the machine); MAE {sec('mae')} (the benchmark's runs, not all of them alone).", '',
-         f"**Reading.** SimMIM minus MAE, kNN per seed: on the toy data {', '.join(f'{d:+.1f}' for d in toy['diffs'])} "
-         f"({toy['verdict']}), here {', '.join(f'{d:+.1f}' for d in cifar['diffs'])} ({cifar['verdict']}); linear here "
+         f"**Reading.** SimMIM minus MAE, kNN per seed: on the toy data {diffs_text(toy)} "
+         f"({toy['verdict']}), here {diffs_text(cifar)} ({cifar['verdict']}); linear here "
          f"{lin['mean']:+.1f} on average ({lin['verdict']}). Its kNN stays at the random-init floor "
          f"({cmp('simmim', 'random_init', 'knn_top1')['mean']:+.1f}: {cmp('simmim', 'random_init', 'knn_top1')['verdict']}), while its "
          f"linear probe clears it ({cmp('simmim', 'random_init', 'linear_top1')['mean']:+.1f}: "

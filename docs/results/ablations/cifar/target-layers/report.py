@@ -8,7 +8,7 @@ Usage: python docs/results/ablations/cifar/target-layers/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
 from m3i_ref.methods import ROW
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, diffs_text, seed_record
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -20,7 +20,6 @@ FLOORS = ('random_init', 'raw_pixels', 'chance')
 METRICS = {'knn_top1': 'kNN', 'linear_top1': 'linear'}
 bench = lambda s: results / 'cifar10' / '100k' / f'seed{s}' / 'runs'
 read = lambda p: json.loads(p.read_text())
-mean = lambda xs: sum(xs) / len(xs)
 runs = {(row, 'top2'): [read(here / 'runs' / 'top2' / f'seed{s}' / 'runs' / f'{row}.json') for s in SEEDS] for row in ROWS}
 runs.update({(row, 'last'): [read(bench(s) / f'{row}.json') for s in SEEDS] for row in ROWS})
 floors = {f: [read(bench(s) / f'{f}.json') for s in SEEDS] for f in FLOORS}
@@ -30,8 +29,8 @@ for (row, v), rs in runs.items():               # each run is what its file says
         assert (r['config'].get('target_layers') or ROW[row].defaults['target_layers'].value) == {'top2': 2, 'last': 1}[v], (row, v, s)
         assert (r['preset'], r['dataset'], r['images_seen']) == ('cifar-cpu', 'cifar10', 100_000), (row, v, s)
         assert r['test_images'] == floors['random_init'][SEEDS.index(s)]['test_images'], (row, v, s)
-table = {f'{row}/{v}': {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for (row, v), rs in runs.items()}
-table.update({f: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for f, rs in floors.items()})
+table = {f'{row}/{v}': seed_record(rs, METRICS) for (row, v), rs in runs.items()}
+table.update({f: seed_record(rs, METRICS) for f, rs in floors.items()})
 for (row, v), rs in runs.items(): table[f'{row}/{v}']['seconds'] = [r['seconds'] for r in rs]
 PAIRS = [(f'{row}/top2', f'{row}/last') for row in ROWS] + [(f'{row}/{v}', 'random_init') for row in ROWS for v in ('top2', 'last')]
 SHORT = {'mim_feature': 'MIM feature', 'sim_feature': 'SiameseIM feature', 'top2': 'top 2 blocks', 'last': 'last block'}
@@ -42,8 +41,8 @@ cmp = lambda a, b, m='knn_top1': next(c for c in comparisons if (c['a'], c['b'],
 rows = [[title(k) + (' (floor)' if k in FLOORS else ''), *(f"{table[k][m]['mean']:.1f}" for m in METRICS),
          ' / '.join(f'{x:,.0f}' for x in table[k].get('seconds', [])) or '-'] for k in [*table]]
 moved = any(abs(d) >= 1 for row in ROWS for m in METRICS for d in cmp(f'{row}/top2', f'{row}/last', m)['diffs'])
-sentence = lambda row: (f"{SHORT[row]}: top 2 minus last block {', '.join(f'{d:+.1f}' for d in cmp(f'{row}/top2', f'{row}/last')['diffs'])} kNN "
-                        f"({cmp(f'{row}/top2', f'{row}/last')['verdict']}), {', '.join(f'{d:+.1f}' for d in cmp(f'{row}/top2', f'{row}/last', 'linear_top1')['diffs'])} linear "
+sentence = lambda row: (f"{SHORT[row]}: top 2 minus last block {diffs_text(cmp(f'{row}/top2', f'{row}/last'))} kNN "
+                        f"({cmp(f'{row}/top2', f'{row}/last')['verdict']}), {diffs_text(cmp(f'{row}/top2', f'{row}/last', 'linear_top1'))} linear "
                         f"({cmp(f'{row}/top2', f'{row}/last', 'linear_top1')['verdict']})")
 lines = ["# Averaging the teacher's top two blocks: MIM feature and SiameseIM feature (CIFAR-10, 100,000 images, seed 0)", '',
          'Commands: `bash docs/results/ablations/cifar/target-layers/run.sh` (`m3i-ref bench quality --data-root ../shared/data --images '

@@ -6,7 +6,7 @@ writes byol-barlow.md and byol-barlow.json beside this file (or into the folder 
 Usage: python docs/results/ablations/toy/byol-barlow/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell, seed_record
 
 here = pathlib.Path(__file__).resolve().parent
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
@@ -23,8 +23,7 @@ for v, rs in runs.items():                   # each run is what its folder says,
     for s, r in zip(SEEDS, rs):
         assert r['config']['seed'] == s and r['config']['id_variant'] == v and r['preset'] == 'toy', (v, s)
         assert r['test_images'] == floors['random_init'][s]['test_images'] and r['images_seen'] == runs['moco'][s]['images_seen']
-mean = lambda xs: sum(xs) / len(xs)
-table = {v: {m: dict(seeds=[r[m] for r in rs], mean=mean([r[m] for r in rs])) for m in METRICS} for v, rs in {**runs, **floors}.items()}
+table = {v: seed_record(rs, METRICS) for v, rs in {**runs, **floors}.items()}
 PAIRS = [('byol', 'moco'), ('barlow', 'moco'), ('byol', 'mocov3'), ('barlow', 'mocov3'), ('byol', 'barlow'),
          ('byol', 'random_init'), ('barlow', 'random_init')]
 comparisons, crows = paired_comparisons(table, PAIRS, METRICS, lambda a, b: f"{TITLES.get(a, a)} vs {TITLES.get(b, b.replace('_', ' '))}")
