@@ -635,13 +635,12 @@ def speed_report(result, command=''):
         ours = plain[len('plain:'):]
         if ours not in rows: continue
         ratios[ours] = rows[plain]['ms_per_step'] / rows[ours]['ms_per_step']
-        per_repeat[ours] = [p / o for p, o in zip(rows[plain].get('ms_repeats', []), rows[ours].get('ms_repeats', []))]   # timed in turn
+        per_repeat[ours] = [p / o for p, o in zip(rows[plain]['ms_repeats'], rows[ours]['ms_repeats'])]   # timed in turn
     if ratios:
         lines += ['', 'Speed of the table-driven step relative to plain PyTorch (plain time / our time, of the medians; goal >= 0.95, '
                       'read on the medians). Beside it, the ratio of each repeat (ours and plain timed in turn): how far the noise '
                       'of the machine moves one measurement.', '']
-        lines += [f'- {k}: {v:.2f}x' + (f" (per repeat {', '.join(f'{x:.2f}' for x in per_repeat[k])})" if per_repeat[k] else '')
-                  for k, v in ratios.items()]
+        lines += [f"- {k}: {v:.2f}x (per repeat {', '.join(f'{x:.2f}' for x in per_repeat[k])})" for k, v in ratios.items()]
     m3i = m3i_recipe(); parts = m3i.rows
     if m3i.name in rows and all(p in rows for p in parts):
         s = sum(rows[p]['ms_per_step'] for p in parts)
