@@ -1,6 +1,6 @@
 """Numbers in prose checked against the JSON they come from: the README's example line of the main job, and the
 generated readings of the toy pages, regenerated from their run files and compared byte for byte."""
-import json, re, subprocess, sys
+import json, re, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 from m3i_ref.bench import read_runs
@@ -28,12 +28,29 @@ def test_readme_main_job_line_is_the_toy_benchmarks_m3i_run():
                                           ('docs/results/ablations/cifar/simmim/report.py', ['simmim.md', 'simmim.json']),
                                           ('docs/results/ablations/norm-pix/report.py', ['norm-pix.md', 'norm-pix.json']),
                                           ('docs/results/ablations/cifar/target-layers/report.py', ['target-layers.md', 'target-layers.json']),
+                                          ('docs/results/ablations/cifar/loss-on/report.py', ['loss-on.md', 'loss-on.json']),
+                                          ('docs/results/ablations/cifar/dino-head/report.py', ['dino-head.md', 'dino-head.json']),
+                                          ('docs/results/targets/targets.py', ['targets.md', 'targets.json']),
                                           ('docs/results/ablations/cifar/clip-negatives/report.py', ['clip-negatives.md', 'clip-negatives.json'])])
 
 def test_generated_readings_match_their_run_files(script, files, tmp_path):
     subprocess.run([sys.executable, str(ROOT / script), str(tmp_path)], check=True, cwd=ROOT)
     for f in files:
         assert (tmp_path / f).read_text() == (ROOT / script).parent.joinpath(f).read_text(), f'{script}: {f} is stale; rerun the script'
+
+def test_the_targets_page_reads_what_it_reports(tmp_path):
+    "Poison the seeds page's MIM feature scores in a copy of docs/results: the targets page counts that target met, no other moves."
+    res = tmp_path / 'docs' / 'results'
+    shutil.copytree(ROOT / 'docs/results', res)
+    seeds = json.loads((res / 'cifar10/100k/seeds.json').read_text())
+    seeds['runs']['knn_top1']['mim_feature'].update(values=[41.0, 41.0, 41.0], mean=41.0)
+    (res / 'cifar10/100k/seeds.json').write_text(json.dumps(seeds))
+    subprocess.run([sys.executable, str(res / 'targets/targets.py')], check=True, cwd=tmp_path, capture_output=True)
+    before, after = (json.loads(p.read_text()) for p in (ROOT / 'docs/results/targets/targets.json', res / 'targets/targets.json'))
+    met = lambda d: {t['id']: t['met'] for t in d['targets']}
+    assert met(before)['mim_feature'] is False and met(after)['mim_feature'] is True
+    assert {k: v for k, v in met(after).items() if k != 'mim_feature'} == {k: v for k, v in met(before).items() if k != 'mim_feature'}
+    assert after['met'] == before['met'] + 1 and '| 41.0 / 41.0 / 41.0 (mean 41.0) | yes |' in (res / 'targets/targets.md').read_text()
 
 def _claims_module():
     import importlib.util

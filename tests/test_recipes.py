@@ -868,3 +868,19 @@ def test_autoencoder_target_default_cites_its_measurement():
     assert f'| autoencoder | norm_pix | {d.value} | {d.source} |' in defaults_table()
     for other in ('mim_pixel', 'novel_view_synthesis', 'sim_pixel'):      # the measurement was the auto-encoder's alone
         assert ROW[other].defaults['norm_pix'].source == 'MAE (norm_pix_loss)', other
+
+@pytest.mark.parametrize('probe,option,rows', [('target-layers', 'target_layers', ('mim_feature', 'sim_feature')),
+                                               ('loss-on', 'loss_on', ('mim_feature',)),
+                                               ('dino-head', 'dino_head', ('global_distillation',))])
+def test_lever_probe_defaults_cite_their_measurement(probe, option, rows):
+    """Each CIFAR-10 lever probe (docs/results/ablations/cifar/lever.py, three seeds) left its rows' default in place because
+    no kNN gain held, and the default's source quotes the probe's per-seed kNN differences and verdict as its JSON has them:
+    a re-run that moves a number, or a gain that holds (a default to decide again), fails here."""
+    page = results_page(f'ablations/cifar/{probe}/{probe}.json')
+    assert page['option'] == option and page['seeds'] == [0, 1, 2]
+    for row in rows:
+        c = next(c for c in page['comparisons'] if c['metric'] == 'knn_top1' and c['a'].startswith(f'{row}/') and c['b'].startswith(f'{row}/'))
+        d = ROW[row].defaults[option]
+        assert c['verdict'] != 'holds' and d.value != page['value'], (row, c['verdict'])
+        assert f'docs/results/ablations/cifar/{probe}' in d.source and f"{', '.join(f'{x:+.1f}' for x in c['diffs'])} ({c['verdict']})" in d.source, row
+        assert f'| {row} | {option} | {d.value!s} | {d.source} |' in defaults_table()

@@ -12,7 +12,7 @@ here = pathlib.Path(__file__).resolve().parent
 results = here.parents[1]                                       # docs/results
 FLOORS = ('random_init', 'raw_pixels', 'chance')
 METRICS = {'knn_top1': 'kNN', 'linear_top1': 'linear'}
-SHORT = {'mim_feature': 'MIM feature', 'sim_feature': 'SiameseIM feature', 'global_distillation': 'global distillation'}
+SHORT = {'mim_feature': 'MIM feature', 'sim_feature': 'SiameseIM feature', 'global_distillation': 'Global distillation'}
 SPECS = {
     'target-layers': dict(
         option='target_layers', value=2, rows=('mim_feature', 'sim_feature'), folder='top2', base='last',
