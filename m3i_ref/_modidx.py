@@ -404,6 +404,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'm3i_ref.results.paired_stats': ('results.html#paired_stats', 'm3i_ref/results.py'),
                                  'm3i_ref.results.paired_verdict': ('results.html#paired_verdict', 'm3i_ref/results.py'),
                                  'm3i_ref.results.published_default': ('results.html#published_default', 'm3i_ref/results.py'),
+                                 'm3i_ref.results.seconds_cell': ('results.html#seconds_cell', 'm3i_ref/results.py'),
                                  'm3i_ref.results.seed_record': ('results.html#seed_record', 'm3i_ref/results.py'),
                                  'm3i_ref.results.seeds_cell': ('results.html#seeds_cell', 'm3i_ref/results.py'),
                                  'm3i_ref.results.spearman': ('results.html#spearman', 'm3i_ref/results.py'),

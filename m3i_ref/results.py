@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['T975', 'ONE_SEED_MARGIN', 'VERDICT_RULE', 'FLOORS', 'FLOOR_NAMES', 'FLOOR_METRICS', 'FLOORS_VERSION', 't_critical',
            'paired_stats', 'verdict_of', 'paired_verdict', 'diffs_text', 'paired_comparisons', 'published_default',
-           'spread_comparison', 'seed_record', 'seeds_cell', 'average_ranks', 'spearman', 'initial_encoder', 'floors',
-           'date_span', 'machine_span', 'markdown_table', 'floor_view']
+           'spread_comparison', 'seed_record', 'seeds_cell', 'seconds_cell', 'average_ranks', 'spearman',
+           'initial_encoder', 'floors', 'date_span', 'machine_span', 'markdown_table', 'floor_view']
 
 # %% ../nbs/11b_results.ipynb #bd4b9bfa
 import math
@@ -102,6 +102,10 @@ def seed_record(runs, metrics):
 def seeds_cell(record):
     "A seeds page's table cell for one run and metric, `{seeds: [...], mean}`: each seed's score, then the mean ('41.2 / 41.5 / 40.6 (mean 41.1)')."
     return f"{' / '.join(f'{x:.1f}' for x in record['seeds'])} (mean {record['mean']:.1f})"
+
+def seconds_cell(seconds):
+    "A page's per-seed wall times, in seed order: '1,234 / 567 / 890' (an empty string for none)."
+    return ' / '.join(f'{x:,.0f}' for x in seconds)
 
 # %% ../nbs/11b_results.ipynb #8f34c7fd
 def average_ranks(values):

@@ -6,7 +6,7 @@ Each probe's report.py calls it: python docs/results/ablations/cifar/<probe>/rep
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
 from m3i_ref.methods import ROW
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, diffs_text, seed_record, seeds_cell
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, diffs_text, seed_record, seeds_cell, seconds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[1]                                       # docs/results
@@ -71,7 +71,7 @@ def report(name, out=None):
     title = lambda k: f"{ROW[k.split('/')[0]].title}, {spec['on'] if k.endswith('/' + on) else spec['off']}" if '/' in k else k.replace('_', ' ') + ' (floor)'
     comparisons, crows = paired_comparisons(table, pairs, METRICS, lambda a, b: f'{short(a)} vs {short(b)}')
     cmp = lambda row, m='knn_top1': next(c for c in comparisons if (c['a'], c['b'], c['metric']) == (f'{row}/{on}', f'{row}/{off}', m))
-    rows = [[title(k), *(seeds_cell(table[k][m]) for m in METRICS), ' / '.join(f'{x:,.0f}' for x in table[k].get('seconds', [])) or '-'] for k in table]
+    rows = [[title(k), *(seeds_cell(table[k][m]) for m in METRICS), seconds_cell(table[k].get('seconds', [])) or '-'] for k in table]
     sentence = lambda row: (f"{SHORT[row]}: {spec['on_short']} minus {spec['off_short']} {diffs_text(cmp(row))} kNN (mean {cmp(row)['mean']:+.1f}, "
                             f"{cmp(row)['verdict']}), {diffs_text(cmp(row, 'linear_top1'))} linear ({cmp(row, 'linear_top1')['verdict']})")
     held = [row for row in spec['rows'] if cmp(row)['verdict'] == 'holds']

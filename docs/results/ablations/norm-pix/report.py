@@ -7,7 +7,7 @@ Writes norm-pix.md and norm-pix.json beside this file (or into the folder given 
 Usage: python docs/results/ablations/norm-pix/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record, seconds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[1]                                       # docs/results
@@ -68,7 +68,7 @@ rule = ("`norm_pix=False` (the plain auto-encoder's target: its own input) repla
         "images seen")
 default, reason = published_default(False, True, cmp('toy', 'raw', 'normalised', 'knn_top1'), cmp('cifar', 'raw', 'normalised', 'knn_top1'),
                                     cmp('cifar', 'raw', 'normalised', 'linear_top1'), 'raw - normalised target')
-sec = lambda scale, v: ' / '.join(f'{x:,.0f}' for x in tables[scale][v]['seconds'])
+sec = lambda scale, v: seconds_cell(tables[scale][v]['seconds'])
 mk = {r['b'] + '/' + r['metric']: r for r in masking}
 lines = ["# The auto-encoder's target: raw or per-patch-normalised pixels (toy, 5 seeds; CIFAR-10 at 100,000 images, seed 0)", '',
          'Commands: `bash docs/results/ablations/norm-pix/run.sh` (toy, each seed K: `m3i-ref bench quality --preset toy --runs '

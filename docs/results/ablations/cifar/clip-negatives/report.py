@@ -7,7 +7,7 @@ rule (the toy page's: other_classes wins kNN on every seed by more than the seed
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
 from m3i_ref.likelihoods import CLIP_NEGATIVES
-from m3i_ref.results import spread_comparison, VERDICT_RULE, markdown_table, date_span, diffs_text
+from m3i_ref.results import spread_comparison, VERDICT_RULE, markdown_table, date_span, diffs_text, seconds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -61,7 +61,7 @@ lines = ["# CLIP's false negatives at CIFAR-10 scale: `clip_negatives` at 100,00
            for m, p in out['paired'].items()], '',
          f"**The default's rule at this scale** (`{ALT}` wins kNN on every seed by more than the seed spread): "
          f"{'met' if out['rule_met'] else 'not met'}. The row's default and its reason: `docs/results/ablations/clip-negatives/clip-negatives.md`.", '',
-         f"Seconds per run (2 threads on 2 cores, beside the project's test suite: upper bounds, not a cost comparison): {BASE} {' / '.join(f'{x:,.0f}' for x in out['seconds'][BASE])}, "
-         f"{ALT} {' / '.join(f'{x:,.0f}' for x in out['seconds'][ALT])}.", '', VERDICT_RULE, '']
+         f"Seconds per run (2 threads on 2 cores, beside the project's test suite: upper bounds, not a cost comparison): {BASE} {seconds_cell(out['seconds'][BASE])}, "
+         f"{ALT} {seconds_cell(out['seconds'][ALT])}.", '', VERDICT_RULE, '']
 (dest / 'clip-negatives.md').write_text('\n'.join(lines))
 print('\n'.join(lines))

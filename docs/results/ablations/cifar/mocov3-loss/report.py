@@ -8,7 +8,7 @@ Writes mocov3-loss.md and mocov3-loss.json beside this file (or into the folder 
 Usage: python docs/results/ablations/cifar/mocov3-loss/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record, seconds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -54,7 +54,7 @@ default = 'mocov3'              # MoCo v3's own loss: the variant is MoCo v3 exa
 rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(seeds_cell(table[v][m]) for m in METRICS)] for v in [*FORMS, *FLOORS]]
 rows.insert(2, [TITLES['lightly'], *(f'{lightly[m]:.1f} / - / -' for m in METRICS)])
 when = date_span(r['date'] for r in runs['nt_xent'])
-secs = lambda v: ' / '.join(f'{x:,.0f}' for x in table[v]['seconds'])
+secs = lambda v: seconds_cell(table[v]['seconds'])
 lines = ["# MoCo v3's loss against lightly's NT-Xent (our MoCo v3, CIFAR-10, 100,000 images, 3 seeds)", '',
          'Commands: `bash docs/results/ablations/cifar/mocov3-loss/run.sh` (`m3i-ref bench quality --data-root ../shared/data --images 100000 '
          '--runs instance_discrimination --out docs/results/ablations/cifar/mocov3-loss/runs/nt_xent/seedK --set id_variant=mocov3 '

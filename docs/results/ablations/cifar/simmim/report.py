@@ -8,7 +8,7 @@ Writes simmim.md and simmim.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/simmim/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record, seconds_cell
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -46,7 +46,7 @@ lin = cmp('simmim', 'mae', 'linear_top1')
 default, reason = published_default('simmim', 'mae', toy, cifar, lin, 'SimMIM - MAE')
 rows = [[TITLES.get(v, v.replace('_', ' ') + ' (floor)'), *(seeds_cell(table[v][m]) for m in METRICS)] for v in [*VARIANTS, *FLOORS]]
 when = date_span(r['date'] for rs in runs.values() for r in rs)
-sec = lambda v: ' / '.join(f'{x:,.0f}' for x in table[v]['seconds'])
+sec = lambda v: seconds_cell(table[v]['seconds'])
 lines = ['# SimMIM against MAE (MIM pixel, CIFAR-10, 100,000 images, 3 seeds)', '',
          'Commands: `bash docs/results/ablations/cifar/simmim/run.sh` (each seed K: `m3i-ref bench quality --data-root ../shared/data '
          '--images 100000 --runs mim_pixel --out docs/results/ablations/cifar/simmim/runs/simmim/seedK --set mim_variant=simmim '
