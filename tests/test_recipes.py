@@ -12,6 +12,7 @@ from m3i_ref.methods import ModelConfig, Pretrainer, make_slots, Slot, defaults_
 from m3i_ref.likelihoods import LIKELIHOODS
 from m3i_ref.views import Views, visible_indices
 from m3i_ref.predictors import BatchNorm
+from m3i_ref.results import diffs_text
 
 ROW_NAME = 'instance_discrimination'
 
@@ -843,7 +844,7 @@ def test_mim_variant_defaults_cite_their_measurement():
     differences as its JSON has them (`m3i-ref methods --defaults` shows them), and MIM pixel's the CIFAR-10 page's, whose
     rule chose the default: a re-run page that changes a number or a verdict fails here until the source says the same."""
     pairs = results_page('ablations/mim-variants/mim-variants.json')['pairs']
-    said = lambda key: ', '.join(f'{x:+.1f}' for x in pairs[key]['diffs']) + f" ({pairs[key]['verdict']})"
+    said = lambda key: f"{diffs_text(pairs[key])} ({pairs[key]['verdict']})"
     for row, (variant, default) in {'mim_pixel': ('simmim', 'mae'), 'mim_feature': ('data2vec', 'siameseim')}.items():
         d = ROW[row].defaults['mim_variant']
         assert d.value == default and 'mim-variants' in d.source
@@ -855,7 +856,7 @@ def test_mim_variant_defaults_cite_their_measurement():
     assert d.value == cifar['default'] and 'ablations/cifar/simmim' in d.source
     for c in cifar['comparisons'][:2]:
         assert (c['a'], c['b']) == ('simmim', 'mae')
-        said = ', '.join(f'{x:+.1f}' for x in c['diffs']) + f" ({c['verdict']})"
+        said = f"{diffs_text(c)} ({c['verdict']})"
         assert f"{'kNN per seed' if c['metric'] == 'knn_top1' else 'linear'} {said}" in d.source.split('at CIFAR-10 scale')[1], c['metric']
 
 def test_autoencoder_target_default_cites_its_measurement():
@@ -882,5 +883,5 @@ def test_lever_probe_defaults_cite_their_measurement(probe, option, rows):
         c = next(c for c in page['comparisons'] if c['metric'] == 'knn_top1' and c['a'].startswith(f'{row}/') and c['b'].startswith(f'{row}/'))
         d = ROW[row].defaults[option]
         assert c['verdict'] != 'holds' and d.value != page['value'], (row, c['verdict'])
-        assert f'docs/results/ablations/cifar/{probe}' in d.source and f"{', '.join(f'{x:+.1f}' for x in c['diffs'])} ({c['verdict']})" in d.source, row
+        assert f'docs/results/ablations/cifar/{probe}' in d.source and f"{diffs_text(c)} ({c['verdict']})" in d.source, row
         assert f'| {row} | {option} | {d.value!s} | {d.source} |' in defaults_table()

@@ -13,7 +13,8 @@ results = here.parent                                                           
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
 read = lambda rel: json.loads((results / rel).read_text())
 link = lambda rel: f"[{rel.rsplit('/', 1)[0]}](../{rel.rsplit('.', 1)[0]}.md)"
-cell = lambda xs: seeds_cell(dict(seeds=xs, mean=sum(xs) / len(xs)))
+mean = lambda xs: sum(xs) / len(xs)
+cell = lambda xs: seeds_cell(dict(seeds=xs, mean=mean(xs)))
 KNN = 'knn_top1'
 
 # The targets, as they were set (the numbers on the left of each row are the targets themselves, not results).
@@ -25,14 +26,13 @@ seeds100 = read('cifar10/100k/seeds.json')
 runs100 = seeds100['runs'][KNN]
 loss = read('ablations/cifar/mocov3-loss/mocov3-loss.json')
 outside = {scale: read(f'outside/{scale}/outside.json') for scale in ('cifar10/100k', 'shapes/64k')}
-layers = read('ablations/cifar/target-layers/target-layers.json')
-loss_on = read('ablations/cifar/loss-on/loss-on.json')
-head = read('ablations/cifar/dino-head/dino-head.json')
+PROBE = {name: f'ablations/cifar/{name}/{name}.json' for name in ('target-layers', 'loss-on', 'dino-head')}
+probes = {name: read(rel) for name, rel in PROBE.items()}
+head = probes['dino-head']
 seeds200 = read('cifar10/200k/seeds.json')
 seed0 = {k: r[KNN] for k, r in read('cifar10/100k/seed0/quality.json')['runs'].items()}
 pipes = {scale: dict(map(tuple, read(f'{scale}/pipelines/pipelines.json')['claims'])) for scale in ('shapes', 'cifar10')}
-for r in (layers, loss_on, head): assert r['seeds'] == seeds100['seeds'] == [0, 1, 2], r['seeds']      # paired with the seeds page
-mean = lambda xs: sum(xs) / len(xs)
+for r in probes.values(): assert r['seeds'] == seeds100['seeds'] == [0, 1, 2], r['seeds']      # paired with the seeds page
 lever = lambda page, row: next(c for c in page['comparisons']                 # the probe's value against the row's default
                                if c['a'].startswith(f'{row}/') and c['b'].startswith(f'{row}/') and c['metric'] == KNN)
 targets = []
@@ -69,19 +69,17 @@ target('dino', "instance discrimination with DINO's recipe (`id_variant=dino`) a
        values={s: dict(ours=d[s]['ours']['mean'], outside=d[s]['outside']['mean']) for s in d})
 
 # 3, 4. MIM feature and SiameseIM feature
-for row in ('mim_feature', 'sim_feature'):
+LEVERS = {'target-layers': ("the teacher's top two blocks averaged (data2vec's top-K target, `target_layers=2`)", 'the last block'),
+          'loss-on': ("the loss on the hidden patches only (MAE's and data2vec's `loss_on=masked`)", 'every patch')}
+for row, measured in (('mim_feature', ('target-layers', 'loss-on')), ('sim_feature', ('target-layers',))):
     xs, name = runs100[row]['values'], {'mim_feature': 'MIM feature', 'sim_feature': 'SiameseIM feature'}[row]
-    top2 = layers['runs'][f'{row}/top2'][KNN]['seeds']
-    levers = [f"the teacher's top two blocks averaged (data2vec's top-K target, `target_layers=2`): {cell(top2)}, "
-              f"{diffs_text(lever(layers, row))} against the last block ({lever(layers, row)['verdict']})"]
+    found = [(lever(probes[p], row), probes[p], *LEVERS[p]) for p in measured]       # (comparison, page, what, against)
+    scores = [page['runs'][c['a']][KNN]['seeds'] for c, page, *_ in found]
+    levers = [f"{what}: {cell(sc)}, {diffs_text(c)} against {against} ({c['verdict']})" for (c, _, what, against), sc in zip(found, scores)]
     if row == 'mim_feature':
-        masked = loss_on['runs'][f'{row}/masked'][KNN]['seeds']
-        levers.append(f"the loss on the hidden patches only (MAE's and data2vec's `loss_on=masked`): {cell(masked)}, "
-                      f"{diffs_text(lever(loss_on, row))} against every patch ({lever(loss_on, row)['verdict']})")
         at200 = seeds200['runs'][KNN][row]['values']
         levers.append(f"twice the budget (200,000 images): {cell(at200)}, every seed above {FEATURE_TARGET:.0f}")
-    means = [mean(top2)] + ([mean(masked)] if row == 'mim_feature' else [])
-    verdicts = [lever(layers, row)['verdict']] + ([lever(loss_on, row)['verdict']] if row == 'mim_feature' else [])
+    means, verdicts = [mean(sc) for sc in scores], [c['verdict'] for c, *_ in found]
     n = sum(x >= FEATURE_TARGET for x in xs)
     target(row, f"{name} at least {FEATURE_TARGET:.0f} kNN at 100,000 images", cell(xs), mean(xs) >= FEATURE_TARGET,
            f"{n} of {len(xs)} seeds {'reaches' if n == 1 else 'reach'} {FEATURE_TARGET:.0f} ({FEATURE_TARGET - mean(xs):.1f} short on "
@@ -91,8 +89,7 @@ for row in ('mim_feature', 'sim_feature'):
               'Some lift the mean to the target. ')
            + ('No gain over the default is resolved, so the default stays.' if 'holds' not in verdicts else
               'A gain over the default holds: a default to decide again.'),
-           ['cifar10/100k/seeds.json', 'ablations/cifar/target-layers/target-layers.json']
-           + (['ablations/cifar/loss-on/loss-on.json', 'cifar10/200k/seeds.json'] if row == 'mim_feature' else []),
+           ['cifar10/100k/seeds.json', *(PROBE[p] for p in measured)] + (['cifar10/200k/seeds.json'] if row == 'mim_feature' else []),
            reference=FEATURE_TARGET, values=xs)
 
 # 5. every self-supervised row above random init + 3
@@ -115,7 +112,7 @@ target('above_random', f"every self-supervised row at least random init + {ABOVE
        f"{len(ssl)} self-supervised rows ({poster}; its supervised row {ROW[SUPERVISED_BASELINE].poster_top1})"
        f"{': the paper finds them the weakest too' if lowest else ''}. Their levers measured so far (the "
        f"auto-encoder's raw-pixel target, batch-norm heads for global distillation) are on the ablation pages.",
-       ['cifar10/100k/seed0/quality.json', 'cifar10/100k/seeds.json', 'ablations/cifar/dino-head/dino-head.json'],
+       ['cifar10/100k/seed0/quality.json', 'cifar10/100k/seeds.json', PROBE['dino-head']],
        reference=ABOVE_RANDOM, values={k: s['diffs'] for k, s in three.items()}, seed0=margin0)
 
 # 6. FD-DINO's linear drop with the real DINO
