@@ -32,9 +32,13 @@ head = probes['dino-head']
 seeds200 = read('cifar10/200k/seeds.json')
 seed0 = {k: r[KNN] for k, r in read('cifar10/100k/seed0/quality.json')['runs'].items()}
 pipes = {scale: dict(map(tuple, read(f'{scale}/pipelines/pipelines.json')['claims'])) for scale in ('shapes', 'cifar10')}
-for r in probes.values(): assert r['seeds'] == seeds100['seeds'] == [0, 1, 2], r['seeds']      # paired with the seeds page
+assert seeds100['seeds'] == [0, 1, 2], seeds100['seeds']
+for r in probes.values():               # paired with the seeds page's seeds, and some rows with later seeds of their own
+    assert all(s[:3] == seeds100['seeds'] for s in r['row_seeds'].values()), r['row_seeds']
 lever = lambda page, row: next(c for c in page['comparisons']                 # the probe's value against the row's default
                                if c['a'].startswith(f'{row}/') and c['b'].startswith(f'{row}/') and c['metric'] == KNN)
+toy_lever = lambda page, row: lever(page['toy'], row) if 'toy' in page else None    # the same on the toy data, where run
+SEEDS_WORD = {3: 'three', 4: 'four', 5: 'five'}
 targets = []
 
 def target(id, what, now, met, reading, sources, **values):
@@ -74,21 +78,35 @@ LEVERS = {'target-layers': ("the teacher's top two blocks averaged (data2vec's t
 for row, measured in (('mim_feature', ('target-layers', 'loss-on')), ('sim_feature', ('target-layers',))):
     xs, name = runs100[row]['values'], {'mim_feature': 'MIM feature', 'sim_feature': 'SiameseIM feature'}[row]
     found = [(lever(probes[p], row), probes[p], *LEVERS[p]) for p in measured]       # (comparison, page, what, against)
+    toys = [toy_lever(probes[p], row) for p in measured]
     scores = [page['runs'][c['a']][KNN]['seeds'] for c, page, *_ in found]
-    levers = [f"{what}: {cell(sc)}, {diffs_text(c)} against {against} ({c['verdict']})" for (c, _, what, against), sc in zip(found, scores)]
+    levers = [f"{what}, {SEEDS_WORD[len(c['seeds'])]} seeds: {cell(sc)}, {diffs_text(c)} against {against} ({c['verdict']}"
+              + (f"; the default at the same seeds: {cell(page['runs'][c['b']][KNN]['seeds'])}" if len(c['seeds']) > len(xs) else '')
+              + (f"; toy data, {SEEDS_WORD[len(t['seeds'])]} seeds: {diffs_text(t)}, {t['verdict']}" if t else '') + ')'
+              for (c, page, what, against), sc, t in zip(found, scores, toys)]
     if row == 'mim_feature':
         at200 = seeds200['runs'][KNN][row]['values']
         levers.append(f"twice the budget (200,000 images): {cell(at200)}, every seed above {FEATURE_TARGET:.0f}")
-    means, verdicts = [mean(sc) for sc in scores], [c['verdict'] for c, *_ in found]
+    means = [mean(sc) for sc in scores]
+    named = [LEVERS[p][0].split(' (')[0] for p in measured]                          # each lever's name, without its setting
+    lifting, short = [w for w, m in zip(named, means) if m >= FEATURE_TARGET], [w for w, m in zip(named, means) if m < FEATURE_TARGET]
+    held = [(w, page, c) for w, (c, page, *_) in zip(named, found) if c['verdict'] == 'holds']       # on CIFAR-10
+    both = [w for w, (c, *_), t in zip(named, found, toys) if c['verdict'] == 'holds' and t and t['verdict'] == 'holds']
+    linear = lambda page, c: next(x for x in page['comparisons'] if (x['a'], x['b'], x['metric']) == (c['a'], c['b'], 'linear_top1'))
     n = sum(x >= FEATURE_TARGET for x in xs)
+    upper = lambda text: text[:1].upper() + text[1:]
     target(row, f"{name} at least {FEATURE_TARGET:.0f} kNN at 100,000 images", cell(xs), mean(xs) >= FEATURE_TARGET,
            f"{n} of {len(xs)} seeds {'reaches' if n == 1 else 'reach'} {FEATURE_TARGET:.0f} ({FEATURE_TARGET - mean(xs):.1f} short on "
-           f"average). Levers measured at three seeds: " + '; '.join(levers) + '. '
-           + (('It lifts' if len(means) == 1 else 'Each lifts') + ' the mean to the target. ' if all(m >= FEATURE_TARGET for m in means) else
-              ('It leaves' if len(means) == 1 else 'Each leaves') + ' the mean short of the target. ' if all(m < FEATURE_TARGET for m in means) else
-              'Some lift the mean to the target. ')
-           + ('No gain over the default is resolved, so the default stays.' if 'holds' not in verdicts else
-              'A gain over the default holds: a default to decide again.'),
+           f"average). Levers measured: " + '; '.join(levers) + '. '
+           + (('It lifts' if len(means) == 1 else 'Each lifts') + ' the mean to the target. ' if not short else
+              ('It leaves' if len(means) == 1 else 'Each leaves') + ' the mean short of the target. ' if not lifting else
+              upper(f"{' and '.join(lifting)} lifts the mean to the target; {' and '.join(short)} does not. "))
+           + ('No gain over the default is resolved, so the default stays.' if not held else
+              f"A gain over the default holds at both scales ({'; '.join(both)}): a default to change." if both else
+              f"The gain of {' and of '.join(w for w, *_ in held)} holds on CIFAR-10 but not on the toy data; a default changes only "
+              "on a gain at both scales, so the default stays" + ''.join(
+                  f" (its CIFAR-10 linear probe: {diffs_text(lin)} at seeds {', '.join(map(str, lin['seeds']))}, {lin['verdict']})"
+                  for _, page, c in held for lin in [linear(page, c)]) + '.'),
            ['cifar10/100k/seeds.json', *(PROBE[p] for p in measured)] + (['cifar10/200k/seeds.json'] if row == 'mim_feature' else []),
            reference=FEATURE_TARGET, values=xs)
 

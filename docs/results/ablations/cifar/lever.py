@@ -1,7 +1,9 @@
 """Lever probes on CIFAR-10 at 100,000 images: one row option set away from the row's default, each seed paired with the
-CIFAR-10 benchmark's run of the same row and seed (docs/results/cifar10/100k/seed<k>/runs), which is the default side and
-gives the floors. `SPECS` holds each probe (its rows, the option and value, its page's prose); `report(name, out)` reads
-<probe>/runs/<folder>/seed<k>/runs/<row>.json for every seed whose runs are all there and writes <name>.md and <name>.json.
+default side's run of the same row and seed, which also gives the floors: the CIFAR-10 benchmark's runs for seeds 0, 1 and 2
+(docs/results/cifar10/100k/seed<k>/runs), and for a seed past those the row's default and the floors run for the probes
+(docs/results/ablations/cifar/defaults/seed<k>/runs, by lever.sh). `SPECS` holds each probe (its rows, the option and value,
+its page's prose); `report(name, out)` reads <probe>/runs/<folder>/seed<k>/runs/<row>.json for every seed and row that has
+both sides, pairs each row over its own seeds, and writes <name>.md and <name>.json.
 Each probe's report.py calls it: python docs/results/ablations/cifar/<probe>/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
@@ -22,7 +24,9 @@ SPECS = {
         about=("Both rows regress the EMA teacher's dense features of the full view, each channel standardised over the view's "
                "tokens (`target_norm=instance`). By default the target is the teacher's last block (SiameseIM's code). data2vec's "
                "target is the mean of the teacher's top K blocks, each normalised first (K = 6 of ViT-B's 12); here K = 2 of the "
-               "cifar-cpu ViT's 4. Seed 0 was run first as a probe (2026-12-02), seeds 1 and 2 on 2026-12-07.")),
+               "cifar-cpu ViT's 4. Seed 0 was run first as a probe (2026-12-02), seeds 1 and 2 on 2026-12-07. MIM feature was ahead at "
+               "all three seeds but unresolved, so seeds 3 and 4 of it were added (2026-12-07, each with its own default-side run); "
+               "SiameseIM feature, whose gain was smaller and which stays short of 40 kNN either way, was not run further.")),
     'loss-on': dict(
         option='loss_on', value='masked', rows=('mim_feature',), folder='masked', base='all',
         on='loss on the hidden patches (`loss_on=masked`)', off='loss on every patch (`loss_on=all`, the default)',
@@ -31,7 +35,9 @@ SPECS = {
         about=("MIM feature regresses the EMA teacher's dense features of the full view (each channel standardised over the "
                "view's tokens, `target_norm=instance`) from the masked view. By default the loss reads every patch of the view "
                "(SiameseIM's code, `loss_on=all`); MAE and data2vec read the hidden patches only (`loss_on=masked`). Measured at "
-               "CIFAR-10 scale before only under the old per-token target (34.1 kNN both ways, ablations/ablations.md).")),
+               "CIFAR-10 scale before only under the old per-token target (34.1 kNN both ways, ablations/ablations.md). Seeds 0, 1 "
+               "and 2 put it ahead at every seed but left it unresolved, so seeds 3 and 4 were added (2026-12-07, each with its "
+               "own default-side run).")),
     'dino-head': dict(
         option='dino_head', value='bottleneck', rows=('global_distillation',), folder='bottleneck', base='plain',
         on="DINO's head (`dino_head=bottleneck`)", off='a plain MLP head (`dino_head=plain`, the default)',
@@ -43,57 +49,144 @@ SPECS = {
                "normalised last layer of unit prototypes. The row sits nearest the random-init floor of the self-supervised rows; "
                "on the toy data (one seed) DINO's head gave +1.5 kNN, -1.4 linear (ablations/ablations.md)."))}
 
-def report(name, out=None):
-    spec, probe = SPECS[name], here / name
-    out = pathlib.Path(out) if out else probe
-    bench = lambda s: results / 'cifar10' / '100k' / f'seed{s}' / 'runs'
+SCALES = {   # each scale's lever runs (<probe>/<runs>/<folder>/seed<k>) and default side: its benchmark's seeds, then the probes' own
+    'cifar10': dict(label='CIFAR-10', dataset='cifar10', preset='cifar-cpu', images=100_000, runs='runs', bench=results / 'cifar10' / '100k',
+                    own=here / 'defaults', args='--data-root ../shared/data --images 100000'),
+    'toy': dict(label='toy data', dataset='shapes', preset='toy', images=64_000, runs='toy', bench=results / 'shapes' / '64k',
+                own=here / 'defaults' / 'toy', args='--preset toy')}
+BENCH_SEEDS = (0, 1, 2)       # the seeds both benchmarks ran; a probe's later seeds have their own default side (lever.sh)
+
+def default_side(seed, scale='cifar10'):
+    "The folder of `seed`'s default-side runs and floors at `scale`: the benchmark's for its seeds, else the probes' own."
+    sc = SCALES[scale]
+    return sc['bench'] / f'seed{seed}' / 'runs' if seed in BENCH_SEEDS else sc['own'] / f'seed{seed}' / 'runs'
+
+def seeds_text(seeds): return ', '.join(map(str, seeds))
+
+def measure(name, scale):
+    """One probe at one scale: each row's lever runs paired, seed by seed, with the default side's run of the same seed, and the
+    floors; None when the probe has no runs at this scale."""
+    spec, probe, sc = SPECS[name], here / name, SCALES[scale]
     read = lambda p: json.loads(p.read_text())
-    lever = lambda s, row: probe / 'runs' / spec['folder'] / f'seed{s}' / 'runs' / f'{row}.json'
-    seeds = sorted(int(p.name[4:]) for p in (probe / 'runs' / spec['folder']).glob('seed*')
-                   if all(lever(int(p.name[4:]), row).exists() for row in spec['rows']))
-    if not seeds: raise FileNotFoundError(f'{probe}/runs/{spec["folder"]}: no seed has a run of every row {spec["rows"]}; run run.sh')
+    lever = lambda s, row: probe / sc['runs'] / spec['folder'] / f'seed{s}' / 'runs' / f'{row}.json'
+    ran = sorted(int(p.name[4:]) for p in (probe / sc['runs'] / spec['folder']).glob('seed*'))
+    if not ran: return None
+    both = lambda s, row: lever(s, row).exists() and all((default_side(s, scale) / f'{r}.json').exists() for r in (row, *FLOORS))
+    row_seeds = {row: [s for s in ran if both(s, row)] for row in spec['rows']}      # each row paired over its own seeds
+    if not all(row_seeds.values()):
+        raise FileNotFoundError(f'{probe}/{sc["runs"]}/{spec["folder"]}: a row has no seed with both sides: {row_seeds}; run run.sh')
+    seeds = sorted(set().union(*row_seeds.values()))
+    mixed = len({tuple(v) for v in row_seeds.values()}) > 1
     on, off = spec['folder'], spec['base']
-    runs = {(row, on): [read(lever(s, row)) for s in seeds] for row in spec['rows']}
-    runs.update({(row, off): [read(bench(s) / f'{row}.json') for s in seeds] for row in spec['rows']})
-    floors = {f: [read(bench(s) / f'{f}.json') for s in seeds] for f in FLOORS}
+    runs = {(row, on): [read(lever(s, row)) for s in row_seeds[row]] for row in spec['rows']}
+    runs.update({(row, off): [read(default_side(s, scale) / f'{row}.json') for s in row_seeds[row]] for row in spec['rows']})
+    floors = {f: [read(default_side(s, scale) / f'{f}.json') for s in seeds] for f in FLOORS}
     for (row, v), rs in runs.items():           # each run is what its file says, at the floors' preset, budget and test set
-        for s, r in zip(seeds, rs):
+        for s, r in zip(row_seeds[row], rs):
             setting = r['config'].get(spec['option']) or ROW[row].defaults[spec['option']].value
             assert r['config']['method'] == row and r['config']['seed'] == s, (row, v, s)
             assert (setting == spec['value']) == (v == on), (row, v, s, setting)
-            assert (r['preset'], r['dataset'], r['images_seen']) == ('cifar-cpu', 'cifar10', 100_000), (row, v, s)
+            assert (r['preset'], r['dataset'], r['images_seen']) == (sc['preset'], sc['dataset'], sc['images']), (row, v, s)
             assert r['test_images'] == floors['random_init'][seeds.index(s)]['test_images'], (row, v, s)
+    for f, rs in floors.items(): assert [r['config']['seed'] for r in rs] == seeds, (f, seeds)
     table = {f'{row}/{v}': seed_record(rs, METRICS) for (row, v), rs in runs.items()}
     table.update({f: seed_record(rs, METRICS) for f, rs in floors.items()})
     for (row, v), rs in runs.items(): table[f'{row}/{v}']['seconds'] = [r['seconds'] for r in rs]
-    pairs = [(f'{row}/{on}', f'{row}/{off}') for row in spec['rows']] + [(f'{row}/{v}', 'random_init') for row in spec['rows'] for v in (on, off)]
+    run = {(f'{row}/{v}', s): r for (row, v), rs in runs.items() for s, r in zip(row_seeds[row], rs)}
+    run.update({(f, s): r for f, rs in floors.items() for s, r in zip(seeds, rs)})
+    probe_seed = lambda k, s: run[(k, s)].get('probe_seed', 0)    # a result without it trained its linear probe with seed 0
     short = lambda k: f"{SHORT[k.split('/')[0]]} {spec['on_short'] if k.endswith('/' + on) else spec['off_short']}" if '/' in k else k.replace('_', ' ')
     title = lambda k: f"{ROW[k.split('/')[0]].title}, {spec['on'] if k.endswith('/' + on) else spec['off']}" if '/' in k else k.replace('_', ' ') + ' (floor)'
-    comparisons, crows = paired_comparisons(table, pairs, METRICS, lambda a, b: f'{short(a)} vs {short(b)}')
+    at = lambda k: f" (seeds {seeds_text(row_seeds[k.split('/')[0]] if '/' in k else seeds)})" if mixed else ''
+    comparisons, crows, unpaired = [], [], {}
+    for kind in ('lever', 'floor'):              # every row's lever first, then every row against random init
+        for row in spec['rows']:                 # over the row's own seeds, its floor of the same seeds
+            pairs = [(f'{row}/{on}', f'{row}/{off}')] if kind == 'lever' else [(f'{row}/{v}', 'random_init') for v in (on, off)]
+            for a, b in pairs:
+                for m, label in METRICS.items():     # the linear probe pairs only seeds whose two runs trained it with the same seed
+                    ss = [s for s in row_seeds[row] if m != 'linear_top1' or probe_seed(a, s) == probe_seed(b, s)]
+                    if ss != row_seeds[row]: unpaired[(a, b)] = sorted(set(row_seeds[row]) - set(ss))
+                    sub = {k: seed_record([run[(k, s)] for s in ss], {m: label}) for k in (a, b)}
+                    seeds_note = f" (seed{'s' if len(ss) > 1 else ''} {seeds_text(ss)})" if mixed or ss != row_seeds[row] else ''
+                    c, r = paired_comparisons(sub, [(a, b)], {m: label}, lambda a, b: f'{short(a)} vs {short(b)}{seeds_note}')
+                    comparisons += [dict(x, seeds=ss) for x in c]; crows += r
     cmp = lambda row, m='knn_top1': next(c for c in comparisons if (c['a'], c['b'], c['metric']) == (f'{row}/{on}', f'{row}/{off}', m))
-    rows = [[title(k), *(seeds_cell(table[k][m]) for m in METRICS), seconds_cell(table[k].get('seconds', [])) or '-'] for k in table]
-    sentence = lambda row: (f"{SHORT[row]}: {spec['on_short']} minus {spec['off_short']} {diffs_text(cmp(row))} kNN (mean {cmp(row)['mean']:+.1f}, "
-                            f"{cmp(row)['verdict']}), {diffs_text(cmp(row, 'linear_top1'))} linear ({cmp(row, 'linear_top1')['verdict']})")
-    held = [row for row in spec['rows'] if cmp(row)['verdict'] == 'holds']
-    ahead = [row for row in spec['rows'] if min(cmp(row)['diffs']) > 0]
-    seeds_txt = ', '.join(map(str, seeds))
-    cmd = (f"`bash docs/results/ablations/cifar/{name}/run.sh` (for each seed S: `m3i-ref bench quality --data-root ../shared/data --images 100000 "
-           f"--runs {','.join(spec['rows'])} --out docs/results/ablations/cifar/{name}/runs/{on}/seedS --set {spec['option']}={spec['value']} "
-           f"--set seed=S`), then `python docs/results/ablations/cifar/{name}/report.py`")
-    lines = [f"# {spec['title']} (CIFAR-10, 100,000 images, seed{'s' if len(seeds) > 1 else ''} {seeds_txt})", '',
-             f"Commands: {cmd}. The {spec['off_short']} side and the floors are the CIFAR-10 benchmark's runs of the same seeds "
-             f"(`docs/results/cifar10/100k/seed<k>`). {date_span(r['date'] for rs in runs.values() for r in rs)}.", '',
+    rows = [[title(k) + at(k), *(seeds_cell(table[k][m]) for m in METRICS), seconds_cell(table[k].get('seconds', [])) or '-'] for k in table]
+    extra = [s for s in seeds if s not in BENCH_SEEDS]
+    return dict(scale=scale, seeds=seeds, row_seeds=row_seeds, mixed=mixed or bool(unpaired), table=table, comparisons=comparisons,
+                crows=crows, rows=rows, cmp=cmp, extra=extra, unpaired=unpaired, extra_rows=[row for row in spec['rows'] if set(extra) & set(row_seeds[row])],
+                dates=[r['date'] for rs in runs.values() for r in rs])
+
+def report(name, out=None):
+    spec, probe = SPECS[name], here / name
+    out = pathlib.Path(out) if out else probe
+    at = {scale: m for scale in SCALES if (m := measure(name, scale))}
+    if 'cifar10' not in at: raise FileNotFoundError(f'{probe}/runs/{spec["folder"]}: no CIFAR-10 runs; run run.sh')
+    on = spec['folder']
+    def cmd(scale):
+        sc, m = SCALES[scale], at[scale]
+        pre = 'SCALE=toy ' if scale == 'toy' else ''
+        lever_out = f"docs/results/ablations/cifar/{name}/{sc['runs']}/{on}/seedS"
+        text = (f"`{pre}bash docs/results/ablations/cifar/{name}/run.sh` (for each seed S: `m3i-ref bench quality {sc['args']} "
+                f"--runs {','.join(spec['rows'])} --out {lever_out} --set {spec['option']}={spec['value']} --set seed=S`)")
+        if m['extra']:
+            own = sc['own'].relative_to(results.parent.parent)
+            text += (f"; seeds {seeds_text(m['extra'])}: `{pre}SEEDS='{' '.join(map(str, m['extra']))}' ROWS={','.join(m['extra_rows'])} bash "
+                     f"docs/results/ablations/cifar/{name}/run.sh`, which first runs the {spec['off_short']} side and the floors of each such seed "
+                     f"(`m3i-ref bench quality {sc['args']} --runs random_init,raw_pixels,chance,{','.join(m['extra_rows'])} --out {own}/seedS --set seed=S`)")
+        return text
+    def sides(scale):
+        sc, m = SCALES[scale], at[scale]
+        bench = sc['bench'].relative_to(results.parent.parent)
+        return (f"the {'CIFAR-10 benchmark' if scale == 'cifar10' else 'toy benchmark'}'s runs of the same seeds (`{bench}/seed<k>`)"
+                + (f", for seed{'s' if len(m['extra']) > 1 else ''} {seeds_text(m['extra'])} the probes' own runs of the row's default "
+                   f"(`{sc['own'].relative_to(results.parent.parent)}/seed<k>`)" if m['extra'] else ''))
+    lin_seeds = lambda m, row: ('' if m['cmp'](row, 'linear_top1')['seeds'] == m['cmp'](row)['seeds'] else
+                                f"seed{'s' if len(m['cmp'](row, 'linear_top1')['seeds']) > 1 else ''} {seeds_text(m['cmp'](row, 'linear_top1')['seeds'])}, ")
+    sentence = lambda m, row: (f"{SHORT[row]}: {spec['on_short']} minus {spec['off_short']} {diffs_text(m['cmp'](row))} kNN (mean "
+                               f"{m['cmp'](row)['mean']:+.1f}, {m['cmp'](row)['verdict']}), {diffs_text(m['cmp'](row, 'linear_top1'))} linear "
+                               f"({lin_seeds(m, row)}{m['cmp'](row, 'linear_top1')['verdict']})")
+    def tables(m):
+        return [*markdown_table(['run', 'kNN top-1 (per seed, mean)', 'linear top-1 (per seed, mean)', 'train+eval s'], m['rows']), '',
+                *markdown_table([f"comparison ({'each over its seeds' if m['mixed'] else 'seeds ' + seeds_text(m['seeds'])})", 'per seed',
+                                 'mean', 'verdict'], m['crows']), '',
+                *([f"The linear probe has a seed of its own: results made before it followed the run's seed (those without `probe_seed`) "
+                   f"trained it with seed 0, later ones with the run's seed. A linear comparison pairs only the seeds whose two runs trained "
+                   f"it with the same seed, so here it leaves out seed{'s' if len(left) > 1 else ''} {seeds_text(left)}, whose default side or "
+                   f"floor was run before then; kNN has no seed of its own and pairs every seed.", '']
+                  if (left := sorted(set().union(*m['unpaired'].values()))) else [])]
+    c = at['cifar10']
+    held = {scale: [row for row in spec['rows'] if m['cmp'](row)['verdict'] == 'holds'] for scale, m in at.items()}
+    ahead = [row for row in spec['rows'] if min(c['cmp'](row)['diffs']) > 0]
+    both = [row for row in held['cifar10'] if row in held.get('toy', [])]
+    if both: verdict = (f"The kNN gain holds for {', '.join(SHORT[r] for r in both)} at both scales: a lever, and by the rule above a "
+                        f"default to change. ")
+    elif held['cifar10']: verdict = (f"The kNN gain holds for {', '.join(SHORT[r] for r in held['cifar10'])} on CIFAR-10"
+                                     + (' but not on the toy data: a lever at this budget, not a default by the rule above. ' if 'toy' in at else
+                                        ': a lever at this budget. '))
+    elif ahead: verdict = (f"{' and '.join(SHORT[r] for r in ahead)} ahead on kNN at every {'CIFAR-10 ' if 'toy' in at else ''}seed, by less than the paired rule needs: "
+                           'no lever shown at this budget. ')
+    else: verdict = 'No kNN gain holds: not a lever at this budget. '
+    scales = '; '.join(f"{SCALES[s]['label']}, {SCALES[s]['images']:,} images, seed{'s' if len(m['seeds']) > 1 else ''} {seeds_text(m['seeds'])}"
+                       for s, m in at.items())
+    toy = at.get('toy')
+    lines = [f"# {spec['title']} ({scales})", '',
+             f"Commands: {cmd('cifar10')}" + (f"; on the toy data, {cmd('toy')}" if toy else '')
+             + f", then `python docs/results/ablations/cifar/{name}/report.py`. The {spec['off_short']} side and the floors are "
+             + sides('cifar10') + (f"; on the toy data, {sides('toy')}" if toy else '')
+             + f". {date_span(d for m in at.values() for d in m['dates'])}.", '',
              spec['about'] + ' A default changes on three seeds at both scales, and a change to these rows would also change M3I, '
              'whose image targets they are.', '',
-             *markdown_table(['run', 'kNN top-1 (per seed, mean)', 'linear top-1 (per seed, mean)', 'train+eval s'], rows), '',
-             *markdown_table([f'comparison (seeds {seeds_txt})', 'per seed', 'mean', 'verdict'], crows), '',
-             f"**Reading.** {'; '.join(sentence(row) for row in spec['rows'])}. "
-             + (f"The kNN gain holds for {', '.join(SHORT[r] for r in held)}: a lever at this budget. " if held else
-                f"{' and '.join(SHORT[r] for r in ahead)} ahead on kNN at every seed, by less than the paired rule needs: "
-                'no lever shown at this budget. ' if ahead else 'No kNN gain holds: not a lever at this budget. ')
-             + 'Seconds: each run alone on 2 cores with 2 threads; the benchmark side on other days.', '',
+             *(['## CIFAR-10, 100,000 images', ''] if toy else []), *tables(c),
+             *(['## Toy data, 64,000 images', '', *tables(toy)] if toy else []),
+             f"**Reading.** {'CIFAR-10: ' if toy else ''}{'; '.join(sentence(c, row) for row in spec['rows'])}. "
+             + (f"Toy data: {'; '.join(sentence(toy, row) for row in spec['rows'])}. " if toy else '')
+             + verdict + 'Seconds: each run alone on 2 cores with 2 threads; the benchmark side on other days.', '',
              VERDICT_RULE, '']
     (out / f'{name}.md').write_text('\n'.join(lines))
-    (out / f'{name}.json').write_text(json.dumps(dict(seeds=seeds, preset='cifar-cpu', images_seen=100_000, option=spec['option'],
-                                                      value=spec['value'], runs=table, comparisons=comparisons), indent=1) + '\n')
+    page = lambda m: dict(seeds=m['seeds'], row_seeds=m['row_seeds'], preset=SCALES[m['scale']]['preset'], images_seen=SCALES[m['scale']]['images'],
+                          runs=m['table'], comparisons=m['comparisons'])
+    data = dict(page(c), option=spec['option'], value=spec['value'], **({'toy': page(toy)} if toy else {}))
+    data = {k: data[k] for k in ('seeds', 'row_seeds', 'preset', 'images_seen', 'option', 'value', 'runs', 'comparisons', 'toy') if k in data}
+    (out / f'{name}.json').write_text(json.dumps(data, indent=1) + '\n')
     print('\n'.join(lines))
