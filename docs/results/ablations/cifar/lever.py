@@ -1,9 +1,11 @@
-"""Lever probes on CIFAR-10 at 100,000 images: one row option set away from the row's default, each seed paired with the
-default side's run of the same row and seed, which also gives the floors: the CIFAR-10 benchmark's runs for seeds 0, 1 and 2
-(docs/results/cifar10/100k/seed<k>/runs), and for a seed past those the row's default and the floors run for the probes
-(docs/results/ablations/cifar/defaults/seed<k>/runs, by lever.sh). `SPECS` holds each probe (its rows, the option and value,
-its page's prose); `report(name, out)` reads <probe>/runs/<folder>/seed<k>/runs/<row>.json for every seed and row that has
-both sides, pairs each row over its own seeds, and writes <name>.md and <name>.json.
+"""Lever probes: one row option set away from the row's default, on CIFAR-10 at 100,000 images and, where run, on the toy
+data at 64,000 (`SCALES`). Each seed is paired with the default side's run of the same row and seed, which also gives the
+floors: each scale's benchmark runs for seeds 0, 1 and 2 (docs/results/cifar10/100k/seed<k>/runs, docs/results/shapes/64k/
+seed<k>/runs), and for a later seed the row's default and the floors run for the probes (docs/results/ablations/cifar/
+defaults[/toy]/seed<k>/runs, by lever.sh). `SPECS` holds each probe (its rows, the option and value, its page's prose);
+`report(name, out)` reads <probe>/runs|toy/<folder>/seed<k>/runs/<row>.json for every seed and row that has both sides,
+pairs each row over its own seeds (a linear comparison only over the seeds whose two runs trained their probe with the
+same seed), and writes <name>.md and <name>.json.
 Each probe's report.py calls it: python docs/results/ablations/cifar/<probe>/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
