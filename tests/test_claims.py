@@ -90,5 +90,7 @@ def test_a_reference_into_a_list_can_name_its_entry(tmp_path):
                                                                   dict(a='x', b='z', metric='knn', mean=3.0)]}))
     assert claims.render('{q.json#comparisons.a=x&b=y&metric=linear.mean:.1f}', tmp_path) == '2.0'        # several fields name one entry
     assert claims.render('{q.json#comparisons.b=z&metric=knn.mean:.1f}', tmp_path) == '3.0'
+    (tmp_path / 'r.json').write_text(json.dumps({'diffs': [2.04, None, -0.5]}))                  # a seed left unpaired (its probe seed)
+    assert claims.render('{r.json#diffs:+.1f,}', tmp_path) == '+2.0, -, -0.5'
     with pytest.raises(KeyError, match="2 entries have a = 'x' and b = 'y'"):
         claims.value('q.json#comparisons.a=x&b=y.mean', tmp_path)

@@ -42,7 +42,7 @@ def render(text, root=HERE):
         if fmt.startswith('abs'): fmt, v = fmt[3:], [abs(x) for x in v] if isinstance(v, list) else abs(v)
         if fmt.endswith(',and'):                                  # a list as 'a, b and c'
             xs = [format(x, fmt[:-4]) for x in v]; return ', '.join(xs[:-1]) + ' and ' + xs[-1]
-        if fmt.endswith(','): return ', '.join(format(x, fmt[:-1]) for x in v)
+        if fmt.endswith(','): return ', '.join('-' if x is None else format(x, fmt[:-1]) for x in v)   # '-': a seed left unpaired
         return format(v, fmt) if fmt else str(v)
     return REF.sub(one, text)
 

@@ -10,7 +10,8 @@ Each probe's report.py calls it: python docs/results/ablations/cifar/<probe>/rep
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
 from m3i_ref.methods import ROW
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, diffs_text, seed_record, seeds_cell, seconds_cell
+from m3i_ref.results import (paired_comparisons, probe_seed_note, VERDICT_RULE, markdown_table, date_span, diffs_text, seed_record,
+                              seeds_cell, seconds_cell)
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[1]                                       # docs/results
@@ -94,29 +95,22 @@ def measure(name, scale):
     table = {f'{row}/{v}': seed_record(rs, METRICS) for (row, v), rs in runs.items()}
     table.update({f: seed_record(rs, METRICS) for f, rs in floors.items()})
     for (row, v), rs in runs.items(): table[f'{row}/{v}']['seconds'] = [r['seconds'] for r in rs]
-    run = {(f'{row}/{v}', s): r for (row, v), rs in runs.items() for s, r in zip(row_seeds[row], rs)}
-    run.update({(f, s): r for f, rs in floors.items() for s, r in zip(seeds, rs)})
-    probe_seed = lambda k, s: run[(k, s)].get('probe_seed', 0)    # a result without it trained its linear probe with seed 0
     short = lambda k: f"{SHORT[k.split('/')[0]]} {spec['on_short'] if k.endswith('/' + on) else spec['off_short']}" if '/' in k else k.replace('_', ' ')
     title = lambda k: f"{ROW[k.split('/')[0]].title}, {spec['on'] if k.endswith('/' + on) else spec['off']}" if '/' in k else k.replace('_', ' ') + ' (floor)'
     at = lambda k: f" (seeds {seeds_text(row_seeds[k.split('/')[0]] if '/' in k else seeds)})" if mixed else ''
-    comparisons, crows, unpaired = [], [], {}
+    comparisons, crows = [], []
     for kind in ('lever', 'floor'):              # every row's lever first, then every row against random init
-        for row in spec['rows']:                 # over the row's own seeds, its floor of the same seeds
+        for row in spec['rows']:                 # over the row's own seeds, its floor of the same seeds (linear: where the probe seeds agree)
+            sub = {k: e for k, e in table.items() if k.startswith(f'{row}/')}
+            sub['random_init'] = seed_record([floors['random_init'][seeds.index(s)] for s in row_seeds[row]], METRICS)
             pairs = [(f'{row}/{on}', f'{row}/{off}')] if kind == 'lever' else [(f'{row}/{v}', 'random_init') for v in (on, off)]
-            for a, b in pairs:
-                for m, label in METRICS.items():     # the linear probe pairs only seeds whose two runs trained it with the same seed
-                    ss = [s for s in row_seeds[row] if m != 'linear_top1' or probe_seed(a, s) == probe_seed(b, s)]
-                    if ss != row_seeds[row]: unpaired[(a, b)] = sorted(set(row_seeds[row]) - set(ss))
-                    sub = {k: seed_record([run[(k, s)] for s in ss], {m: label}) for k in (a, b)}
-                    seeds_note = f" (seed{'s' if len(ss) > 1 else ''} {seeds_text(ss)})" if mixed or ss != row_seeds[row] else ''
-                    c, r = paired_comparisons(sub, [(a, b)], {m: label}, lambda a, b: f'{short(a)} vs {short(b)}{seeds_note}')
-                    comparisons += [dict(x, seeds=ss) for x in c]; crows += r
+            c, r = paired_comparisons(sub, pairs, METRICS, lambda a, b: f'{short(a)} vs {short(b)}{at(a)}')
+            comparisons += [dict(x, seeds=[s for s, d in zip(row_seeds[row], x['diffs']) if d is not None]) for x in c]; crows += r
     cmp = lambda row, m='knn_top1': next(c for c in comparisons if (c['a'], c['b'], c['metric']) == (f'{row}/{on}', f'{row}/{off}', m))
     rows = [[title(k) + at(k), *(seeds_cell(table[k][m]) for m in METRICS), seconds_cell(table[k].get('seconds', [])) or '-'] for k in table]
     extra = [s for s in seeds if s not in BENCH_SEEDS]
-    return dict(scale=scale, seeds=seeds, row_seeds=row_seeds, mixed=mixed or bool(unpaired), table=table, comparisons=comparisons,
-                crows=crows, rows=rows, cmp=cmp, extra=extra, unpaired=unpaired, extra_rows=[row for row in spec['rows'] if set(extra) & set(row_seeds[row])],
+    return dict(scale=scale, seeds=seeds, row_seeds=row_seeds, mixed=mixed, table=table, comparisons=comparisons,
+                crows=crows, rows=rows, cmp=cmp, extra=extra, extra_rows=[row for row in spec['rows'] if set(extra) & set(row_seeds[row])],
                 dates=[r['date'] for rs in runs.values() for r in rs])
 
 def report(name, out=None):
@@ -143,20 +137,14 @@ def report(name, out=None):
         return (f"the {'CIFAR-10 benchmark' if scale == 'cifar10' else 'toy benchmark'}'s runs of the same seeds (`{bench}/seed<k>`)"
                 + (f", for seed{'s' if len(m['extra']) > 1 else ''} {seeds_text(m['extra'])} the probes' own runs of the row's default "
                    f"(`{sc['own'].relative_to(results.parent.parent)}/seed<k>`)" if m['extra'] else ''))
-    lin_seeds = lambda m, row: ('' if m['cmp'](row, 'linear_top1')['seeds'] == m['cmp'](row)['seeds'] else
-                                f"seed{'s' if len(m['cmp'](row, 'linear_top1')['seeds']) > 1 else ''} {seeds_text(m['cmp'](row, 'linear_top1')['seeds'])}, ")
     sentence = lambda m, row: (f"{SHORT[row]}: {spec['on_short']} minus {spec['off_short']} {diffs_text(m['cmp'](row))} kNN (mean "
                                f"{m['cmp'](row)['mean']:+.1f}, {m['cmp'](row)['verdict']}), {diffs_text(m['cmp'](row, 'linear_top1'))} linear "
-                               f"({lin_seeds(m, row)}{m['cmp'](row, 'linear_top1')['verdict']})")
+                               f"({m['cmp'](row, 'linear_top1')['verdict']})")
     def tables(m):
         return [*markdown_table(['run', 'kNN top-1 (per seed, mean)', 'linear top-1 (per seed, mean)', 'train+eval s'], m['rows']), '',
                 *markdown_table([f"comparison ({'each over its seeds' if m['mixed'] else 'seeds ' + seeds_text(m['seeds'])})", 'per seed',
                                  'mean', 'verdict'], m['crows']), '',
-                *([f"The linear probe has a seed of its own: results made before it followed the run's seed (those without `probe_seed`) "
-                   f"trained it with seed 0, later ones with the run's seed. A linear comparison pairs only the seeds whose two runs trained "
-                   f"it with the same seed, so here it leaves out seed{'s' if len(left) > 1 else ''} {seeds_text(left)}, whose default side or "
-                   f"floor was run before then; kNN has no seed of its own and pairs every seed.", '']
-                  if (left := sorted(set().union(*m['unpaired'].values()))) else [])]
+                *probe_seed_note(m['comparisons'])]
     c = at['cifar10']
     held = {scale: [row for row in spec['rows'] if m['cmp'](row)['verdict'] == 'holds'] for scale, m in at.items()}
     ahead = [row for row in spec['rows'] if min(c['cmp'](row)['diffs']) > 0]

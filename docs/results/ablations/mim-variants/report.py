@@ -6,7 +6,8 @@ Usage: python docs/results/ablations/mim-variants/report.py [OUT_FOLDER]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
 from m3i_ref.methods import VARIANTS
-from m3i_ref.results import paired_stats, verdict_of, date_span, machine_span, markdown_table, VERDICT_RULE, diffs_text
+from m3i_ref.results import (paired_diffs, verdict_of, date_span, machine_span, markdown_table, VERDICT_RULE, diffs_text, probe_seed,
+                              probe_seed_note, PROBE_SEEDED)
 
 HERE = pathlib.Path(__file__).resolve().parent
 OWN = HERE.parents[1] / 'shapes' / '64k'          # the toy benchmark: the rows at their defaults, seeds 0, 1, 2
@@ -73,12 +74,14 @@ def report(here=HERE, out=None):
     table = []
     for row, a, b in COMPARISONS:
         for metric, title in METRICS.items():
-            st = paired_stats([runs[row, a, s][metric] for s in SEEDS], [runs[row, b, s][metric] for s in SEEDS])
-            v = verdict_of(st['diffs'])
+            probes = [[probe_seed(runs[row, k, s]) for s in SEEDS] for k in (a, b)] if metric in PROBE_SEEDED else [None, None]
+            st = paired_diffs([runs[row, a, s][metric] for s in SEEDS], [runs[row, b, s][metric] for s in SEEDS], *probes)
+            v = verdict_of(st['diffs'])        # linear: over the seeds whose two runs trained their probe with the same seed
             table.append([f'{a} > {b} ({row})', title, diffs_text(st), f"{st['mean']:+.1f}",
                           '-' if st['t'] is None else f"{st['t']:.2f}", v])
             js['pairs'][f'{row}/{a}-{b}/{metric}'] = dict(diffs=st['diffs'], mean=st['mean'], t=st['t'], verdict=v)
     lines += markdown_table(['ordering', 'metric', 'per-seed differences (seeds 0, 1, 2)', 'mean', 't', 'over all seeds'], table) + ['']
+    lines += probe_seed_note(list(js['pairs'].values()))
     p = js['pairs']
     def say(row, a, b, m):
         x = p[f'{row}/{a}-{b}/{m}']

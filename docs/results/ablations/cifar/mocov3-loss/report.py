@@ -8,7 +8,7 @@ Writes mocov3-loss.md and mocov3-loss.json beside this file (or into the folder 
 Usage: python docs/results/ablations/cifar/mocov3-loss/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record, seconds_cell
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record, seconds_cell, probe_seed_note
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -72,7 +72,7 @@ lines = ["# MoCo v3's loss against lightly's NT-Xent (our MoCo v3, CIFAR-10, 100
          f"Preset cifar-cpu, {runs['mocov3'][0]['images_seen']:,} images seen per run, test set {runs['mocov3'][0]['test_images']:,} "
          "images; kNN (k=200, t=0.1) and the linear probe on the frozen encoder, per seed 0 / 1 / 2.", '',
          *markdown_table(['run', 'kNN top-1', 'linear top-1'], rows), '',
-         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '',
+         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '', *probe_seed_note(comparisons),
          *markdown_table(['comparison (seed 0 only)', 'per seed', 'mean', 'verdict'], orows), '',
          f"**Reading.** {reason}. "
          + (f"At seed 0, NT-Xent leaves {gap['left']:+.1f} kNN between lightly's run and ours. " if abs(gap['left']) >= 0.05 else '')

@@ -8,7 +8,7 @@ Writes mocov3.md and mocov3.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/mocov3/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, seed_record, seconds_cell
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, seed_record, seconds_cell, probe_seed_note
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -59,7 +59,7 @@ lines = ['# MoCo v3 against MoCo (instance discrimination, CIFAR-10, 100,000 ima
          "projector and 2-layer predictor with BatchNorm, an affine-free BatchNorm on the output, loss x 2 tau, tau 0.2, momentum "
          "0.99 -> 1); `moco` is our one-directional InfoNCE with the batch-norm projector and predictor (momentum 0.995 -> 1).", '',
          *markdown_table(['run', 'kNN top-1', 'linear top-1'], rows), '',
-         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '',
+         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '', *probe_seed_note(comparisons),
          f"Seconds per run, seeds 1 and 2, each run alone on 2 cores with 2 threads: MoCo {seconds_cell(alone['moco'])}, "
          f"MoCo v3 {seconds_cell(alone['mocov3'])} (training, feature extraction and both probes).", '',
          f"**Default.** Rule: {rule}. Measured: {reason}. Default: `{default}` (`m3i-ref methods --defaults` shows this reason).", '',

@@ -8,7 +8,7 @@ Writes simmim.md and simmim.json beside this file (or into the folder given as t
 Usage: python docs/results/ablations/cifar/simmim/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record, seconds_cell
+from m3i_ref.results import paired_comparisons, published_default, VERDICT_RULE, markdown_table, date_span, seeds_cell, diffs_text, seed_record, seconds_cell, probe_seed_note
 
 here = pathlib.Path(__file__).resolve().parent
 results = here.parents[2]                                       # docs/results
@@ -60,7 +60,7 @@ lines = ['# SimMIM against MAE (MIM pixel, CIFAR-10, 100,000 images, 3 seeds)', 
          "our block mask at 0.6); `mae` is the row's own (hidden patches dropped, a 2-block decoder, MSE on per-patch-normalised "
          "pixels).", '',
          *markdown_table(['run', 'kNN top-1', 'linear top-1'], rows), '',
-         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '',
+         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '', *probe_seed_note(comparisons),
          f"Seconds per run (training, feature extraction and both probes, 2 threads on 2 cores): SimMIM {sec('simmim')} (each alone "
          f"on the machine); MAE {sec('mae')} (the benchmark's runs, not all of them alone).", '',
          f"**Reading.** SimMIM minus MAE, kNN per seed: on the toy data {diffs_text(toy)} "

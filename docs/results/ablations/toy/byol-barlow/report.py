@@ -6,7 +6,7 @@ writes byol-barlow.md and byol-barlow.json beside this file (or into the folder 
 Usage: python docs/results/ablations/toy/byol-barlow/report.py [OUT_DIR]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5]))
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell, seed_record
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, seeds_cell, seed_record, probe_seed_note
 
 here = pathlib.Path(__file__).resolve().parent
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
@@ -40,7 +40,8 @@ lines = ["# BYOL and Barlow Twins beside MoCo and MoCo v3 (instance discriminati
          'recipe exactly as `m3i-ref methods --defaults` lists it (BYOL: its MLPs, both directions summed, EMA base 0.996; '
          "Barlow Twins: its projector, no predictor, its loss, no momentum encoder); the preset's widths, ViT, views and optimiser are ours.", '',
          *markdown_table(['run', 'kNN top-1', 'linear top-1'], rows), '',
-         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '', VERDICT_RULE, '']
+         *markdown_table(['comparison (paired by seed)', 'per seed', 'mean', 'verdict'], crows), '', *probe_seed_note(comparisons),
+         VERDICT_RULE, '']
 (out / 'byol-barlow.md').write_text('\n'.join(lines))
 (out / 'byol-barlow.json').write_text(json.dumps(dict(seeds=list(SEEDS), preset='toy', images_seen=runs['moco'][0]['images_seen'],
                                                       runs=table, comparisons=comparisons), indent=1) + '\n')

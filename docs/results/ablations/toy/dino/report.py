@@ -3,7 +3,7 @@
 and cost.json (cost.py); writes dino.md and dino.json beside this file (or into the folder given as the first argument).
 Usage: python docs/results/ablations/toy/dino/report.py [OUT_DIR]"""
 import json, pathlib, sys
-from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span
+from m3i_ref.results import paired_comparisons, VERDICT_RULE, markdown_table, date_span, probe_seed_note
 
 here = pathlib.Path(__file__).resolve().parent
 out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
@@ -41,6 +41,7 @@ lines = ['# DINO against MoCo and MoCo v3, and DINO\'s local crops (toy data, 3 
          *markdown_table(['setting', 'id_variant', 'local crops', 'kNN per seed', 'linear per seed', 'ms per step (x MoCo)'], rows), '',
          f"Cost: one training step of the toy model on 64 images, one thread, {cost['repeats']} (`cost.py`); relative "
          'costs are what to read, absolute times depend on the shared machine\'s load.', '',
-         *markdown_table(['comparison', 'per-seed differences', 'mean', 'verdict'], crows), '', VERDICT_RULE, '']
+         *markdown_table(['comparison', 'per-seed differences', 'mean', 'verdict'], crows), '', *probe_seed_note(comparisons),
+         VERDICT_RULE, '']
 (out / 'dino.md').write_text('\n'.join(lines))
 (out / 'dino.json').write_text(json.dumps(dict(seeds=seeds, runs=table, comparisons=comparisons, cost=cost), indent=1) + '\n')
