@@ -402,6 +402,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'm3i_ref.results.markdown_table': ('results.html#markdown_table', 'm3i_ref/results.py'),
                                  'm3i_ref.results.paired_comparisons': ('results.html#paired_comparisons', 'm3i_ref/results.py'),
                                  'm3i_ref.results.paired_diffs': ('results.html#paired_diffs', 'm3i_ref/results.py'),
+                                 'm3i_ref.results.paired_results': ('results.html#paired_results', 'm3i_ref/results.py'),
                                  'm3i_ref.results.paired_stats': ('results.html#paired_stats', 'm3i_ref/results.py'),
                                  'm3i_ref.results.paired_verdict': ('results.html#paired_verdict', 'm3i_ref/results.py'),
                                  'm3i_ref.results.probe_seed': ('results.html#probe_seed', 'm3i_ref/results.py'),

@@ -23,8 +23,8 @@ from .methods import (METHODS, Pretrainer, make_slots, ROW, M3I_POSTER_TOP1, M3I
                              SUPERVISED_BASELINE, MASKING_PAIRS, FEATURE_PAIRS, M3I_ORDERINGS, m3i_recipe)
 from .train import make_config, train, load_data, model_config
 from .config import run_settings
-from .results import (spearman, verdict_of, VERDICT_RULE, FLOORS, FLOOR_NAMES, floors, date_span, machine_span, markdown_table,
-                              diffs_text, probe_seed, paired_diffs, probe_seed_note, PROBE_SEEDED)
+from .results import (spearman, VERDICT_RULE, FLOORS, FLOOR_NAMES, floors, date_span, machine_span, markdown_table,
+                              diffs_text, paired_results, probe_seed_note)
 from .evaluate import extract_features, knn_accuracy, linear_probe, transfer_scores, balanced_subset, label_key
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices, abs_pos_embed
@@ -423,15 +423,15 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
         rows = [[n, *(f'{v:.1f}' for v in s['values']), f"{s['mean']:.1f}", f"{s['high'] - s['low']:.1f}",
                  *(['' if n in FLOORS else f"{s['mean'] - floor['mean']:+.1f}"] if floor else [])] for n, s in stats.items()]
         lines += ['', f'## {SEED_METRICS[metric]}', '', *markdown_table(header, rows)]
-        probes = {n: [probe_seed(rs[n]) for _, rs in sets] for n in table} if metric in PROBE_SEEDED else {}   # linear: pair by probe seed
-        diffs = {c['text']: paired_diffs(stats[c['a']]['values'], stats[c['b']]['values'], probes.get(c['a']), probes.get(c['b']))['diffs']
-                 for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats}
-        vs = verdicts[metric] = [dict(claim=c['text'], verdict=verdict_of(diffs[c['text']]), a=stats[c['a']]['mean'], b=stats[c['b']]['mean'],
-                                      diffs=diffs[c['text']]) for c in SSP_PAIRS + M3I_PAIRS if c['text'] in diffs]
+        paired = {c['text']: paired_results([rs[c['a']] for _, rs in sets], [rs[c['b']] for _, rs in sets], metric)   # linear: by probe seed
+                  for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats}
+        vs = verdicts[metric] = [dict(claim=c['text'], verdict=paired[c['text']]['verdict'], a=stats[c['a']]['mean'], b=stats[c['b']]['mean'],
+                                      diffs=paired[c['text']]['diffs']) for c in SSP_PAIRS + M3I_PAIRS if c['text'] in paired]
         if vs:
+            note = probe_seed_note(vs)                     # [note, ''] when a linear ordering left a seed out, else []
             lines += ['', *markdown_table([f'ordering ({SEED_METRICS[metric]})', 'mean vs mean', 'per-seed differences', 'over all seeds'],
                                           [[v['claim'], f"{v['a']:.1f} vs {v['b']:.1f}", diffs_text(v), v['verdict']] for v in vs]),
-                      *(['', *probe_seed_note(vs)[:1]] if probe_seed_note(vs) else [])]
+                      *(['', note[0]] if note else [])]
     if partial: lines += ['', f'In only some of the folders, so left out above: {", ".join(partial)}.']
     if not all(f in names for f in FLOORS):
         lines += ['', f'Floors missing from some folder ({", ".join(f for f in FLOORS if f not in names)}): these scores stand without '

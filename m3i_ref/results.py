@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['T975', 'ONE_SEED_MARGIN', 'VERDICT_RULE', 'PROBE_SEEDED', 'PROBE_SEED_NOTE', 'FLOORS', 'FLOOR_NAMES', 'FLOOR_METRICS',
            'FLOORS_VERSION', 't_critical', 'paired_stats', 'verdict_of', 'paired_verdict', 'diffs_text', 'probe_seed',
-           'probe_seed_note', 'paired_diffs', 'paired_comparisons', 'published_default', 'spread_comparison',
-           'seed_record', 'seeds_cell', 'seconds_cell', 'average_ranks', 'spearman', 'initial_encoder', 'floors',
-           'date_span', 'machine_span', 'markdown_table', 'floor_view']
+           'probe_seed_note', 'paired_diffs', 'paired_results', 'paired_comparisons', 'published_default',
+           'spread_comparison', 'seed_record', 'seeds_cell', 'seconds_cell', 'average_ranks', 'spearman',
+           'initial_encoder', 'floors', 'date_span', 'machine_span', 'markdown_table', 'floor_view']
 
 # %% ../nbs/11b_results.ipynb #bd4b9bfa
 import math
@@ -74,12 +74,18 @@ def probe_seed_note(records):
 
 def paired_diffs(a, b, probe_a=None, probe_b=None):
     """`paired_stats` of `a` over `b` over the seeds whose probe seeds agree (`probe_a`, `probe_b`: each run's probe seed per
-    seed, or None for a metric without one), with `diffs` in the seeds' order and `None` where a seed is left out; `mean`
-    and `t` are None when no seed pairs."""
+    seed, or None for a metric without one), with `diffs` in the seeds' order and `None` where a seed is left out, and the
+    `verdict` of the rest; `mean` and `t` are None, and the verdict 'not paired', when no seed pairs."""
     if len(a) != len(b): paired_stats(a, b)                     # raises: not the same seeds
     keep = [i for i in range(len(a)) if probe_a is None or probe_b is None or probe_a[i] == probe_b[i]]
     st = paired_stats([a[i] for i in keep], [b[i] for i in keep]) if keep else dict(mean=None, t=None)
-    return dict(st, diffs=[a[i] - b[i] if i in keep else None for i in range(len(a))])
+    diffs = [a[i] - b[i] if i in keep else None for i in range(len(a))]
+    return dict(st, diffs=diffs, verdict=verdict_of(diffs) if keep else 'not paired')
+
+def paired_results(a, b, metric):
+    "`paired_diffs` of `metric` between two runs' per-seed result files `a` and `b` (the same seeds, in order), by probe seed where the metric has one."
+    probes = [[probe_seed(r) for r in rs] for rs in (a, b)] if metric in PROBE_SEEDED else [None, None]
+    return paired_diffs([r[metric] for r in a], [r[metric] for r in b], *probes)
 
 def paired_comparisons(table, pairs, metrics, name=None):
     """Each ordering `a > b` of `pairs` ((a, b) or (a, b, what)) on each metric of `metrics` ({key: label}), read from
@@ -95,7 +101,7 @@ def paired_comparisons(table, pairs, metrics, name=None):
             for r in (a, b):
                 if r not in table or m not in table[r]: raise KeyError(f'no {m!r} scores for run {r!r}; the table has {sorted(table)}')
             st = paired_diffs(table[a][m]['seeds'], table[b][m]['seeds'], table[a][m].get('probe_seeds'), table[b][m].get('probe_seeds'))
-            v = verdict_of(st['diffs']) if st['mean'] is not None else 'not paired'
+            v = st['verdict']
             records.append(dict(a=a, b=b, **({'what': what[0]} if what else {}), metric=m, diffs=st['diffs'], mean=st['mean'],
                                 t=st['t'], verdict=v))
             rows.append([f"{what[0] if what else name(a, b)} ({label})", diffs_text(st),

@@ -35,10 +35,11 @@ pipes = {scale: dict(map(tuple, read(f'{scale}/pipelines/pipelines.json')['claim
 assert seeds100['seeds'] == [0, 1, 2], seeds100['seeds']
 for r in probes.values():               # paired with the seeds page's seeds, and some rows with later seeds of their own
     assert all(s[:3] == seeds100['seeds'] for s in r['row_seeds'].values()), r['row_seeds']
-lever = lambda page, row: next(c for c in page['comparisons']                 # the probe's value against the row's default
-                               if c['a'].startswith(f'{row}/') and c['b'].startswith(f'{row}/') and c['metric'] == KNN)
+lever = lambda page, row, metric=KNN: next(c for c in page['comparisons']    # the probe's value against the row's default
+                                           if c['a'].startswith(f'{row}/') and c['b'].startswith(f'{row}/') and c['metric'] == metric)
 toy_lever = lambda page, row: lever(page['toy'], row) if 'toy' in page else None    # the same on the toy data, where run
 SEEDS_WORD = {3: 'three', 4: 'four', 5: 'five'}
+upper = lambda text: text[:1].upper() + text[1:]
 targets = []
 
 def target(id, what, now, met, reading, sources, **values):
@@ -90,11 +91,9 @@ for row, measured in (('mim_feature', ('target-layers', 'loss-on')), ('sim_featu
     means = [mean(sc) for sc in scores]
     named = [LEVERS[p][0].split(' (')[0] for p in measured]                          # each lever's name, without its setting
     lifting, short = [w for w, m in zip(named, means) if m >= FEATURE_TARGET], [w for w, m in zip(named, means) if m < FEATURE_TARGET]
-    held = [(w, page, c) for w, (c, page, *_) in zip(named, found) if c['verdict'] == 'holds']       # on CIFAR-10
+    held = [(w, page) for w, (c, page, *_) in zip(named, found) if c['verdict'] == 'holds']       # on CIFAR-10
     both = [w for w, (c, *_), t in zip(named, found, toys) if c['verdict'] == 'holds' and t and t['verdict'] == 'holds']
-    linear = lambda page, c: next(x for x in page['comparisons'] if (x['a'], x['b'], x['metric']) == (c['a'], c['b'], 'linear_top1'))
     n = sum(x >= FEATURE_TARGET for x in xs)
-    upper = lambda text: text[:1].upper() + text[1:]
     target(row, f"{name} at least {FEATURE_TARGET:.0f} kNN at 100,000 images", cell(xs), mean(xs) >= FEATURE_TARGET,
            f"{n} of {len(xs)} seeds {'reaches' if n == 1 else 'reach'} {FEATURE_TARGET:.0f} ({FEATURE_TARGET - mean(xs):.1f} short on "
            f"average). Levers measured: " + '; '.join(levers) + '. '
@@ -103,11 +102,11 @@ for row, measured in (('mim_feature', ('target-layers', 'loss-on')), ('sim_featu
               upper(f"{' and '.join(lifting)} lifts the mean to the target; {' and '.join(short)} does not. "))
            + ('No gain over the default is resolved, so the default stays.' if not held else
               f"A gain over the default holds at both scales ({'; '.join(both)}): a default to change." if both else
-              f"The gain of {' and of '.join(w for w, *_ in held)} holds on CIFAR-10 but not on the toy data; a default changes only "
+              f"The gain of {' and of '.join(w for w, _ in held)} holds on CIFAR-10 but not on the toy data; a default changes only "
               "on a gain at both scales, so the default stays" + ''.join(
                   f" (its CIFAR-10 linear probe per seed: {diffs_text(lin)}, {lin['verdict']}; a '-' is a seed whose two runs trained "
                   "their probe with different seeds)"
-                  for _, page, c in held for lin in [linear(page, c)]) + '.'),
+                  for _, page in held for lin in [lever(page, row, 'linear_top1')]) + '.'),
            ['cifar10/100k/seeds.json', *(PROBE[p] for p in measured)] + (['cifar10/200k/seeds.json'] if row == 'mim_feature' else []),
            reference=FEATURE_TARGET, values=xs)
 

@@ -119,6 +119,8 @@ def report(name, out=None):
     at = {scale: m for scale in SCALES if (m := measure(name, scale))}
     if 'cifar10' not in at: raise FileNotFoundError(f'{probe}/runs/{spec["folder"]}: no CIFAR-10 runs; run run.sh')
     on = spec['folder']
+    rel = lambda path: path.relative_to(results.parent.parent)            # a path as the pages write it, from the repository root
+    scale_text = lambda s: f"{SCALES[s]['label']}, {SCALES[s]['images']:,} images"
     def cmd(scale):
         sc, m = SCALES[scale], at[scale]
         pre = 'SCALE=toy ' if scale == 'toy' else ''
@@ -126,17 +128,16 @@ def report(name, out=None):
         text = (f"`{pre}bash docs/results/ablations/cifar/{name}/run.sh` (for each seed S: `m3i-ref bench quality {sc['args']} "
                 f"--runs {','.join(spec['rows'])} --out {lever_out} --set {spec['option']}={spec['value']} --set seed=S`)")
         if m['extra']:
-            own = sc['own'].relative_to(results.parent.parent)
+            own = rel(sc['own'])
             text += (f"; seeds {seeds_text(m['extra'])}: `{pre}SEEDS='{' '.join(map(str, m['extra']))}' ROWS={','.join(m['extra_rows'])} bash "
                      f"docs/results/ablations/cifar/{name}/run.sh`, which first runs the {spec['off_short']} side and the floors of each such seed "
                      f"(`m3i-ref bench quality {sc['args']} --runs random_init,raw_pixels,chance,{','.join(m['extra_rows'])} --out {own}/seedS --set seed=S`)")
         return text
     def sides(scale):
         sc, m = SCALES[scale], at[scale]
-        bench = sc['bench'].relative_to(results.parent.parent)
-        return (f"the {'CIFAR-10 benchmark' if scale == 'cifar10' else 'toy benchmark'}'s runs of the same seeds (`{bench}/seed<k>`)"
+        return (f"the {'CIFAR-10 benchmark' if scale == 'cifar10' else 'toy benchmark'}'s runs of the same seeds (`{rel(sc['bench'])}/seed<k>`)"
                 + (f", for seed{'s' if len(m['extra']) > 1 else ''} {seeds_text(m['extra'])} the probes' own runs of the row's default "
-                   f"(`{sc['own'].relative_to(results.parent.parent)}/seed<k>`)" if m['extra'] else ''))
+                   f"(`{rel(sc['own'])}/seed<k>`)" if m['extra'] else ''))
     sentence = lambda m, row: (f"{SHORT[row]}: {spec['on_short']} minus {spec['off_short']} {diffs_text(m['cmp'](row))} kNN (mean "
                                f"{m['cmp'](row)['mean']:+.1f}, {m['cmp'](row)['verdict']}), {diffs_text(m['cmp'](row, 'linear_top1'))} linear "
                                f"({m['cmp'](row, 'linear_top1')['verdict']})")
@@ -157,8 +158,8 @@ def report(name, out=None):
     elif ahead: verdict = (f"{' and '.join(SHORT[r] for r in ahead)} ahead on kNN at every {'CIFAR-10 ' if 'toy' in at else ''}seed, by less than the paired rule needs: "
                            'no lever shown at this budget. ')
     else: verdict = 'No kNN gain holds: not a lever at this budget. '
-    scales = '; '.join(f"{SCALES[s]['label']}, {SCALES[s]['images']:,} images, seed{'s' if len(m['seeds']) > 1 else ''} {seeds_text(m['seeds'])}"
-                       for s, m in at.items())
+    scales = '; '.join(f"{scale_text(s)}, seed{'s' if len(m['seeds']) > 1 else ''} {seeds_text(m['seeds'])}" for s, m in at.items())
+    heading = lambda s: ['## ' + scale_text(s)[:1].upper() + scale_text(s)[1:], '']
     toy = at.get('toy')
     lines = [f"# {spec['title']} ({scales})", '',
              f"Commands: {cmd('cifar10')}" + (f"; on the toy data, {cmd('toy')}" if toy else '')
@@ -167,8 +168,8 @@ def report(name, out=None):
              + f". {date_span(d for m in at.values() for d in m['dates'])}.", '',
              spec['about'] + ' A default changes on three seeds at both scales, and a change to these rows would also change M3I, '
              'whose image targets they are.', '',
-             *(['## CIFAR-10, 100,000 images', ''] if toy else []), *tables(c),
-             *(['## Toy data, 64,000 images', '', *tables(toy)] if toy else []),
+             *(heading('cifar10') if toy else []), *tables(c),
+             *([*heading('toy'), *tables(toy)] if toy else []),
              f"**Reading.** {'CIFAR-10: ' if toy else ''}{'; '.join(sentence(c, row) for row in spec['rows'])}. "
              + (f"Toy data: {'; '.join(sentence(toy, row) for row in spec['rows'])}. " if toy else '')
              + verdict + 'Seconds: each run alone on 2 cores with 2 threads; the benchmark side on other days.', '',

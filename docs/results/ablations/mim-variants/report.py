@@ -6,8 +6,7 @@ Usage: python docs/results/ablations/mim-variants/report.py [OUT_FOLDER]"""
 import json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
 from m3i_ref.methods import VARIANTS
-from m3i_ref.results import (paired_diffs, verdict_of, date_span, machine_span, markdown_table, VERDICT_RULE, diffs_text, probe_seed,
-                              probe_seed_note, PROBE_SEEDED)
+from m3i_ref.results import paired_results, date_span, machine_span, markdown_table, VERDICT_RULE, diffs_text, probe_seed_note
 
 HERE = pathlib.Path(__file__).resolve().parent
 OWN = HERE.parents[1] / 'shapes' / '64k'          # the toy benchmark: the rows at their defaults, seeds 0, 1, 2
@@ -74,9 +73,8 @@ def report(here=HERE, out=None):
     table = []
     for row, a, b in COMPARISONS:
         for metric, title in METRICS.items():
-            probes = [[probe_seed(runs[row, k, s]) for s in SEEDS] for k in (a, b)] if metric in PROBE_SEEDED else [None, None]
-            st = paired_diffs([runs[row, a, s][metric] for s in SEEDS], [runs[row, b, s][metric] for s in SEEDS], *probes)
-            v = verdict_of(st['diffs'])        # linear: over the seeds whose two runs trained their probe with the same seed
+            st = paired_results([runs[row, a, s] for s in SEEDS], [runs[row, b, s] for s in SEEDS], metric)   # linear: by probe seed
+            v = st['verdict']
             table.append([f'{a} > {b} ({row})', title, diffs_text(st), f"{st['mean']:+.1f}",
                           '-' if st['t'] is None else f"{st['t']:.2f}", v])
             js['pairs'][f'{row}/{a}-{b}/{metric}'] = dict(diffs=st['diffs'], mean=st['mean'], t=st['t'], verdict=v)
