@@ -24,7 +24,7 @@ from .methods import (METHODS, Pretrainer, make_slots, ROW, M3I_POSTER_TOP1, M3I
 from .train import make_config, train, load_data, model_config
 from .config import run_settings
 from .results import (spearman, VERDICT_RULE, FLOORS, FLOOR_NAMES, floors, date_span, machine_span, markdown_table,
-                              diffs_text, paired_results, probe_seed_note)
+                              diffs_text, paired_results, probe_seed_note, probe_seed, PROBE_SEEDED)
 from .evaluate import extract_features, knn_accuracy, linear_probe, transfer_scores, balanced_subset, label_key
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices, abs_pos_embed
@@ -392,8 +392,9 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
     every folder has the floors; a page without them says so), and each of the poster's orderings as holds / does not hold / **unresolved**
     (by the paired per-seed differences: `m3i_ref.results.VERDICT_RULE`). A run missing from a folder is listed, not averaged over fewer seeds.
     `metrics`: by default every metric of `SEED_METRICS` that every trained run of every folder has, the transfer
-    columns first (fine-tuning's floor is the `random_init` row: training from scratch). Writes `out_path` (.md) and the same
-    name with .json."""
+    columns first (fine-tuning's floor is the `random_init` row: training from scratch). The linear probe's mean - floor
+    is not paired by probe seed, so the page names each run whose probe trained with another seed than the floor's
+    (`probe_mixed`). Writes `out_path` (.md) and the same name with .json."""
     metrics = (metrics,) if isinstance(metrics, str) else None if metrics is None else tuple(metrics)
     bad = [m for m in metrics or () if m not in SEED_METRICS]
     if bad: raise ValueError(f'unknown metric(s) {bad}; choose from {list(SEED_METRICS)}')
@@ -413,7 +414,7 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
     lines = [f'# The same runs at {len(sets)} seeds', '', f'Command: `{command}`' if command else '', '',
              'Folders: ' + ', '.join(f'`{d}` (seed {seed_of[d]})' for d, _ in sets) + '. '
              f'Preset `{next(iter(budget))[1]}`, {next(iter(budget))[0]:,} images seen per run.' if budget else '']
-    out, verdicts = {}, {}
+    out, verdicts, probe_mixed = {}, {}, {}
     for metric in metrics:
         table = {n: [rs[n][metric] for _, rs in sets] for n in names if all(rs[n].get(metric) is not None for _, rs in sets)}   # raw pixels fine-tune nothing
         stats = out[metric] = {n: dict(values=v, mean=sum(v) / len(v), low=min(v), high=max(v)) for n, v in table.items()}
@@ -423,6 +424,12 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
         rows = [[n, *(f'{v:.1f}' for v in s['values']), f"{s['mean']:.1f}", f"{s['high'] - s['low']:.1f}",
                  *(['' if n in FLOORS else f"{s['mean'] - floor['mean']:+.1f}"] if floor else [])] for n, s in stats.items()]
         lines += ['', f'## {SEED_METRICS[metric]}', '', *markdown_table(header, rows)]
+        if floor and metric in PROBE_SEEDED:           # mean - floor is a difference of means, not paired: name where the probes' seeds differ
+            at = lambda n: [seed_of[d] for d, rs in sets if probe_seed(rs[n]) != probe_seed(rs['random_init'])]
+            mixed = probe_mixed[metric] = {n: at(n) for n in stats if n not in FLOORS and at(n)}
+            if mixed: lines += ['', 'The linear probes of ' + ', '.join(f"{n} (seed{'s' * (len(s) > 1)} {', '.join(map(str, s))})" for n, s in mixed.items())
+                                + " trained with another seed than the random-init floor's of the same seed (results made before 2026-12-06 "
+                                "used seed 0): their mean - random-init floor mixes two probe draws there."]
         paired = {c['text']: paired_results([rs[c['a']] for _, rs in sets], [rs[c['b']] for _, rs in sets], metric)   # linear: by probe seed
                   for c in SSP_PAIRS + M3I_PAIRS if c['a'] in stats and c['b'] in stats}
         vs = verdicts[metric] = [dict(claim=c['text'], verdict=paired[c['text']]['verdict'], a=stats[c['a']]['mean'], b=stats[c['b']]['mean'],
@@ -440,7 +447,7 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
     out_path = Path(out_path)
     atomic_save('\n'.join(lines) + '\n', out_path)
     _write_json(dict(folders=[d for d, _ in sets], seeds=list(seed_of.values()), metrics=list(metrics),
-                     runs=out, orderings=verdicts, partial=partial), out_path.with_suffix('.json'))
+                     runs=out, orderings=verdicts, partial=partial, probe_mixed=probe_mixed), out_path.with_suffix('.json'))
     return '\n'.join(lines)
 
 # %% ../nbs/15_bench.ipynb #dbc327bd

@@ -102,6 +102,26 @@ def test_seed_table_shows_each_run_next_to_the_floors_of_every_seed(tmp_path):
     assert json.loads((tmp_path / 'seeds.json').read_text())['partial'] == ['raw_pixels']
 
 
+def test_seed_table_names_the_runs_whose_linear_probe_seed_differs_from_the_floors(tmp_path):
+    "The linear mean - floor is a difference of means: where a run's probe trained with another seed than the floor's (an old result: seed 0), the page says so."
+    from m3i_ref.bench import seed_report
+    runs = [{'random_init': 30.0 + d, 'mim_pixel': 40.0 + d, 'mim_feature': 41.0 + d} for d in (0.0, 1.0, 2.0)]
+    folders = [write_seed(tmp_path / f's{i}', i, k) for i, k in enumerate(runs)]
+    for i, f in enumerate(folders):                                  # new floors and MIM feature: probed with the run's seed
+        for name in ('random_init', 'mim_feature'):
+            p = f / 'runs' / f'{name}.json'; p.write_text(json.dumps(dict(json.loads(p.read_text()), probe_seed=i)))
+    md = seed_report(folders, tmp_path / 'seeds.md')
+    linear = md.split('## linear top-1')[1]
+    assert 'The linear probes of mim_pixel (seeds 1, 2) trained with another seed' in linear and 'mim_feature (' not in linear
+    assert 'The linear probes of' not in md.split('## linear top-1')[0]           # kNN has no probe seed
+    assert '| mim_feature > mim_pixel (features beat pixels) | 43.0 vs 42.0 | +1.0, -, - |' in linear
+    assert json.loads((tmp_path / 'seeds.json').read_text())['probe_mixed'] == {'linear_top1': {'mim_pixel': [1, 2]}}
+    for f in folders[1:]:                                            # mim_pixel re-run with today's code: nothing to name
+        p = f / 'runs' / 'mim_pixel.json'; p.write_text(json.dumps(dict(json.loads(p.read_text()), probe_seed=int(f.name[1:]))))
+    md = seed_report(folders, tmp_path / 'seeds.md')
+    assert 'The linear probes of' not in md and '+1.0, +1.0, +1.0' in md.split('## linear top-1')[1]
+
+
 def test_floors_ignore_row_options_bare_or_scoped(tmp_path):
     "A floor trains nothing, so a row option meant for the runs (here scoped to one row) must not stop it."
     res = quality_run('chance', tmp_path, 'toy', 32_000, {'mim_feature.mask_ratio': '0.5', 'target_norm': 'layer'})

@@ -104,8 +104,8 @@ for row, measured in (('mim_feature', ('target-layers', 'loss-on')), ('sim_featu
               f"A gain over the default holds at both scales ({'; '.join(both)}): a default to change." if both else
               f"The gain of {' and of '.join(w for w, _ in held)} holds on CIFAR-10 but not on the toy data; a default changes only "
               "on a gain at both scales, so the default stays" + ''.join(
-                  f" (its CIFAR-10 linear probe per seed: {diffs_text(lin)}, {lin['verdict']}; a '-' is a seed whose two runs trained "
-                  "their probe with different seeds)"
+                  f" (its CIFAR-10 linear probe per seed: {diffs_text(lin)}, {lin['verdict']}"
+                  + ("; a '-' is a seed whose two runs trained their probe with different seeds" if None in lin['diffs'] else '') + ')'
                   for _, page in held for lin in [lever(page, row, 'linear_top1')]) + '.'),
            ['cifar10/100k/seeds.json', *(PROBE[p] for p in measured)] + (['cifar10/200k/seeds.json'] if row == 'mim_feature' else []),
            reference=FEATURE_TARGET, values=xs)
