@@ -24,7 +24,7 @@ from .methods import (METHODS, Pretrainer, make_slots, ROW, M3I_POSTER_TOP1, M3I
 from .train import make_config, train, load_data, model_config
 from .config import run_settings
 from .results import (spearman, VERDICT_RULE, FLOORS, FLOOR_NAMES, floors, date_span, machine_span, markdown_table,
-                              diffs_text, paired_results, probe_seed_note, probe_seed, PROBE_SEEDED)
+                              diffs_text, paired_results, probe_seed_note, PROBE_SEEDED)
 from .evaluate import extract_features, knn_accuracy, linear_probe, transfer_scores, balanced_subset, label_key
 from .likelihoods import mse_loss, cosine_loss
 from .views import patchify, visible_indices, abs_pos_embed
@@ -424,9 +424,11 @@ def seed_report(out_dirs, out_path, metrics=None, command=''):
         rows = [[n, *(f'{v:.1f}' for v in s['values']), f"{s['mean']:.1f}", f"{s['high'] - s['low']:.1f}",
                  *(['' if n in FLOORS else f"{s['mean'] - floor['mean']:+.1f}"] if floor else [])] for n, s in stats.items()]
         lines += ['', f'## {SEED_METRICS[metric]}', '', *markdown_table(header, rows)]
-        if floor and metric in PROBE_SEEDED:           # mean - floor is a difference of means, not paired: name where the probes' seeds differ
-            at = lambda n: [seed_of[d] for d, rs in sets if probe_seed(rs[n]) != probe_seed(rs['random_init'])]
-            mixed = probe_mixed[metric] = {n: at(n) for n in stats if n not in FLOORS and at(n)}
+        if floor and metric in PROBE_SEEDED:           # mean - floor is a difference of means: name the seeds a paired comparison leaves out
+            floor_runs = [rs['random_init'] for _, rs in sets]
+            left_out = {n: [seed_of[d] for (d, _), x in zip(sets, paired_results([rs[n] for _, rs in sets], floor_runs, metric)['diffs'])
+                            if x is None] for n in stats if n not in FLOORS}
+            mixed = probe_mixed[metric] = {n: s for n, s in left_out.items() if s}
             if mixed: lines += ['', 'The linear probes of ' + ', '.join(f"{n} (seed{'s' * (len(s) > 1)} {', '.join(map(str, s))})" for n, s in mixed.items())
                                 + " trained with another seed than the random-init floor's of the same seed (results made before 2026-12-06 "
                                 "used seed 0): their mean - random-init floor mixes two probe draws there."]
